@@ -1,0 +1,1 @@
+"""Engines the experiment runs on, seen by the rest of the lab only as endpoints."""

@@ -1,0 +1,33 @@
+"""What the steps see of an engine: a Docker CLI, its config folder, contexts and a registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_on_whales import DockerClient
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the experiment's commands go, however the engine was provisioned."""
+
+    docker_cli: Path
+    docker_config: Path
+    classic_context: str
+    multiarch_context: str
+    registry: str
+
+    def client(self, context: str) -> DockerClient:
+        """A python-on-whales client for one context, using the lab's CLI and config folder."""
+        return DockerClient(config=self.docker_config, context=context, client_call=[str(self.docker_cli)])
+
+    @property
+    def classic(self) -> DockerClient:
+        """The engine whose default builder uses the docker driver on the classic image store."""
+        return self.client(self.classic_context)
+
+    @property
+    def multiarch(self) -> DockerClient:
+        """The engine whose builder can build several platforms."""
+        return self.client(self.multiarch_context)

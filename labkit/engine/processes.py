@@ -1,0 +1,98 @@
+"""Background processes the lab starts, tracked by pid file; it never signals a process it did not start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Starts the service in its own session and prints its pid, then exits, so the
+# service is never a child of the (possibly long-lived) Python process that asked.
+_LAUNCHER = """
+import subprocess, sys
+log = open(sys.argv[1], "ab")
+child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True, close_fds=True)
+print(child.pid)
+"""
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How to start one service, and where its pid file and log live."""
+
+    name: str
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    pid_file: Path
+    log_file: Path
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def is_alive(pid: int) -> bool:
+    """True for a live process (a zombie counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def owned_pid(spec: ProcessSpec) -> int | None:
+    """The pid in the pid file if that process is alive and is this service; stale pid files are removed."""
+    try:
+        pid = int(spec.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if is_alive(pid) and _cmdline(pid) == list(spec.argv):
+        return pid
+    spec.pid_file.unlink(missing_ok=True)
+    return None
+
+
+def start(spec: ProcessSpec) -> int:
+    """Start the service detached, record its pid, and return it."""
+    spec.log_file.parent.mkdir(parents=True, exist_ok=True)
+    spec.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    launched = subprocess.run([sys.executable, "-c", _LAUNCHER, str(spec.log_file), *spec.argv],
+                              env=dict(spec.env), capture_output=True, text=True, check=True)
+    pid = int(launched.stdout.strip())
+    spec.pid_file.write_text(f"{pid}\n")
+    return pid
+
+
+def stop(spec: ProcessSpec, timeout: float = 20.0) -> bool:
+    """Stop the service by its recorded pid (TERM, then KILL); False when it was not running."""
+    pid = owned_pid(spec)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while is_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if is_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        while is_alive(pid):
+            time.sleep(0.05)
+    spec.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def log_tail(spec: ProcessSpec, lines: int = 5) -> str:
+    """The last lines of the service's log, for error messages."""
+    try:
+        text = spec.log_file.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.strip().splitlines()[-lines:])

@@ -1,0 +1,265 @@
+"""The sandbox: two dockerds (classic and containerd image store) and a registry, all on loopback.
+
+`up` provisions what is missing and starts what is not running; `down` stops
+what the lab started, by pid. Each service has its own state folder, pid file
+and log under `Settings.state_dir`; sockets live under the short `run_dir`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.engine import processes
+from labkit.engine.endpoints import Endpoints
+from labkit.engine.processes import ProcessSpec
+from labkit.errors import LabError
+from labkit.oci.registry import Registry
+from labkit.provision import base_image, host, packages
+from labkit.settings import Settings
+
+DAEMONS = {"classic": False, "multiarch": True}  # name -> containerd-snapshotter
+SERVICES = ("registry", *DAEMONS)
+_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One row of `labkit status`."""
+
+    service: str
+    state: str
+    pid: int | None
+    address: str
+    log: str
+
+
+def _env(settings: Settings) -> tuple[tuple[str, str], ...]:
+    return (("PATH", f"{settings.bin_dir}:{_SYSTEM_PATH}"), ("HOME", str(settings.state_dir)))
+
+
+def registry_spec(settings: Settings) -> ProcessSpec:
+    """How the registry is started."""
+    folder = settings.service_dir("registry")
+    return ProcessSpec("registry", (str(settings.bin_dir / "docker-registry"), "serve", str(folder / "config.yml")),
+                       _env(settings), folder / "pid", folder / "log")
+
+
+def daemon_spec(settings: Settings, name: str) -> ProcessSpec:
+    """How one dockerd is started (everything else is in its config file)."""
+    folder = settings.service_dir(name)
+    return ProcessSpec(name, (str(settings.bin_dir / "dockerd"), "--config-file", str(folder / "daemon.json")),
+                       _env(settings), folder / "pid", folder / "log")
+
+
+def daemon_config(settings: Settings, name: str) -> dict[str, object]:
+    """daemon.json of one sandbox daemon: its own folders, no bridge or iptables, the local mirror."""
+    registry = settings.registry_address
+    return {
+        "data-root": str(settings.service_dir(name) / "data"),
+        "exec-root": str(settings.run_dir / name),
+        "pidfile": str(settings.run_dir / f"{name}.pid"),
+        "hosts": [f"unix://{settings.socket(name)}"],
+        "bridge": "none",
+        "iptables": False,
+        "ip6tables": False,
+        "userland-proxy": False,
+        "features": {"containerd-snapshotter": DAEMONS[name]},
+        "registry-mirrors": [f"http://{registry}"],
+        "insecure-registries": [registry],
+    }
+
+
+def registry_config(settings: Settings) -> str:
+    """config.yml of the registry: loopback only, storage in its own folder."""
+    data = settings.service_dir("registry") / "data"
+    return (
+        "version: 0.1\n"
+        "log:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: {settings.registry_address}\n"
+    )
+
+
+def endpoints(settings: Settings) -> Endpoints:
+    """The sandbox as the steps see it."""
+    return Endpoints(settings.bin_dir / "docker", settings.docker_config, "classic", "multiarch", settings.registry_address)
+
+
+@contextmanager
+def _locked(settings: Settings) -> Iterator[None]:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with settings.lock_file.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("labkit: another `labkit up` or `down` is running; waiting for it to finish", flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+
+
+def _port_is_free(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def daemon_answers(sock: Path) -> bool:
+    """True when a dockerd answers /_ping on its socket."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(2)
+            client.connect(str(sock))
+            client.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            reply = client.recv(4096)
+    except OSError:
+        return False
+    return reply.startswith(b"HTTP/1.") and b" 200 " in reply.split(b"\r\n", 1)[0]
+
+
+def _start_registry(settings: Settings) -> None:
+    spec = registry_spec(settings)
+    _write_if_changed(settings.service_dir("registry") / "config.yml", registry_config(settings))
+    if processes.owned_pid(spec) is not None:
+        return
+    if not _port_is_free(settings.registry_host, settings.registry_port):
+        raise LabError(
+            f"Port {settings.registry_port} on {settings.registry_host} is taken by another program, "
+            "so the lab's registry cannot listen there.",
+            f"Set LABKIT_REGISTRY_PORT to a free port (e.g. `export LABKIT_REGISTRY_PORT={settings.registry_port + 1}`) "
+            "and run `labkit up` again.",
+        )
+    processes.start(spec)
+
+
+def _start_daemon(settings: Settings, name: str) -> None:
+    spec = daemon_spec(settings, name)
+    _write_if_changed(settings.service_dir(name) / "daemon.json", json.dumps(daemon_config(settings, name), indent=2) + "\n")
+    if processes.owned_pid(spec) is not None:
+        return
+    settings.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in (settings.socket(name), settings.run_dir / f"{name}.pid"):
+        stale.unlink(missing_ok=True)
+    processes.start(spec)
+
+
+def _wait(settings: Settings, timeout: float) -> None:
+    registry = Registry(settings.registry_address)
+    checks = {"registry": registry.ping, **{name: (lambda n=name: daemon_answers(settings.socket(n))) for name in DAEMONS}}
+    waiting = dict(checks)
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for name, check in list(waiting.items()):
+            spec = registry_spec(settings) if name == "registry" else daemon_spec(settings, name)
+            if check():
+                del waiting[name]
+            elif processes.owned_pid(spec) is None:
+                raise LabError(f"The {name} service stopped while starting:\n{processes.log_tail(spec)}",
+                               f"Read its log ({spec.log_file}), fix the cause, then run `labkit up` again.")
+        time.sleep(0.05)
+    if waiting:
+        name = next(iter(waiting))
+        raise LabError(f"The {name} service did not answer within {timeout:.0f} s.",
+                       "Run `labkit status` and read its log, then `labkit up` again.")
+
+
+def _ensure_docker_config(settings: Settings) -> None:
+    """The lab's own DOCKER_CONFIG: the buildx plugin and one context per daemon."""
+    plugins = settings.docker_config / "cli-plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    plugin = plugins / "docker-buildx"
+    if not plugin.is_symlink() or plugin.resolve() != packages.buildx_plugin(settings).resolve():
+        plugin.unlink(missing_ok=True)
+        plugin.symlink_to(packages.buildx_plugin(settings))
+    config_json = settings.docker_config / "config.json"
+    if not config_json.exists():
+        config_json.write_text("{}\n")
+    docker = endpoints(settings).client("default")
+    existing = {context.name for context in docker.context.list()}
+    for name in DAEMONS:
+        if name not in existing:
+            docker.context.create(name, description=f"lab sandbox: {name} daemon",
+                                  docker={"host": f"unix://{settings.socket(name)}"})
+
+
+def up(settings: Settings, timeout: float = 60.0) -> Endpoints:
+    """Provision what is missing, start what is not running, return when every service answers."""
+    host.ensure_prerequisites(settings)
+    with _locked(settings):
+        record = packages.fetch(settings)
+        packages.unpack(settings, record)
+        _start_registry(settings)
+        for name in DAEMONS:
+            _start_daemon(settings, name)
+        _ensure_docker_config(settings)
+        _wait(settings, timeout)
+        base_image.ensure_pushed(settings, Registry(settings.registry_address), record)
+    return endpoints(settings)
+
+
+def down(settings: Settings) -> list[str]:
+    """Stop the services the lab started (by pid); returns the names of those stopped."""
+    with _locked(settings):
+        stopped = [name for name in (*DAEMONS, "registry")
+                   if processes.stop(daemon_spec(settings, name) if name in DAEMONS else registry_spec(settings))]
+    return stopped
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    """State of every service, for `labkit status`."""
+    rows = []
+    for name in SERVICES:
+        spec = registry_spec(settings) if name == "registry" else daemon_spec(settings, name)
+        pid = processes.owned_pid(spec)
+        if name == "registry":
+            address = f"http://{settings.registry_address}"
+            answers = pid is not None and Registry(settings.registry_address).ping()
+        else:
+            address = f"unix://{settings.socket(name)}"
+            answers = pid is not None and daemon_answers(settings.socket(name))
+        state = "running" if answers else ("not answering" if pid is not None else "stopped")
+        rows.append(ServiceStatus(name, state, pid, address, str(spec.log_file)))
+    rows.append(_base_image_status(settings, registry_up=rows[0].state == "running"))
+    qemu = "registered" if host.emulator_registered(settings) else "missing"
+    rows.append(ServiceStatus("qemu", qemu, None, host.emulator_name(settings), ", ".join(host.registered_emulators())))
+    return rows
+
+
+def _base_image_status(settings: Settings, registry_up: bool) -> ServiceStatus:
+    reference = f"{settings.registry_address}/{base_image.REPOSITORY}:{base_image.TAG}"
+    index = Registry(settings.registry_address).get_manifest(base_image.REPOSITORY, base_image.TAG) if registry_up else None
+    state = f"pushed ({len(index.json().get('manifests', []))} platforms)" if index is not None else "missing"
+    return ServiceStatus("base image", state, None, reference, "")
+
+
+def is_up(settings: Settings) -> bool:
+    """True when every service answers."""
+    return all(row.state == "running" or row.state.startswith(("registered", "pushed")) for row in status(settings))
+
+
+def environment(settings: Settings, daemon: str) -> dict[str, str]:
+    """Variables that point a shell's `docker` at one sandbox daemon."""
+    if daemon not in DAEMONS:
+        raise LabError(f"There is no sandbox daemon called {daemon!r}.", f"Use one of: {', '.join(DAEMONS)}.")
+    return {
+        "PATH": f"{settings.bin_dir}:{os.environ.get('PATH', _SYSTEM_PATH)}",
+        "DOCKER_CONFIG": str(settings.docker_config),
+        "DOCKER_CONTEXT": daemon,
+    }

@@ -1,0 +1,1 @@
+"""OCI images as bytes: media types, digests and a small registry client."""

@@ -1,0 +1,1 @@
+"""Getting the sandbox's parts onto the machine: packages, prerequisites, base image."""

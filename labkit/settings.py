@@ -1,0 +1,140 @@
+"""Where the sandbox keeps things, which ports it uses and what it fetches.
+
+Every location, port and name lives here, and each can be overridden by an
+environment variable, so several sandboxes can live side by side on one host.
+"""
+
+from __future__ import annotations
+
+import os
+import platform as _platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Debian architecture -> OCI platform, for every architecture Debian builds
+# busybox-static for in the base-image suite.
+DEBIAN_PLATFORMS: dict[str, str] = {
+    "amd64": "linux/amd64",
+    "arm64": "linux/arm64",
+    "armel": "linux/arm/v5",
+    "armhf": "linux/arm/v7",
+    "i386": "linux/386",
+    "ppc64el": "linux/ppc64le",
+    "riscv64": "linux/riscv64",
+    "s390x": "linux/s390x",
+}
+
+_MACHINE_TO_DEBIAN = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def host_debian_arch() -> str:
+    """The Debian architecture name of this machine (amd64 or arm64)."""
+    machine = _platform.machine()
+    return _MACHINE_TO_DEBIAN.get(machine, machine)
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every location, port and name one sandbox uses."""
+
+    name: str = "lab"
+    cache_dir: Path = field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "multiarch-lab")
+    state_dir: Path = field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "multiarch-lab" / "lab")
+    run_dir: Path = Path("/tmp/mlab-lab")
+    registry_host: str = "127.0.0.1"
+    registry_port: int = 5000
+    debian_mirror: str = "http://deb.debian.org/debian"
+    engine_suite: str = "forky"
+    base_suite: str = "trixie"
+    base_arches: tuple[str, ...] = tuple(DEBIAN_PLATFORMS)
+    host_arch: str = field(default_factory=host_debian_arch)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Settings with every LABKIT_* environment variable applied."""
+        name = _env("LABKIT_NAME", "lab")
+        state_default = _xdg("XDG_STATE_HOME", ".local/state") / "multiarch-lab" / name
+        cache_default = _xdg("XDG_CACHE_HOME", ".cache") / "multiarch-lab"
+        port_text = _env("LABKIT_REGISTRY_PORT", "5000")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            from labkit.errors import LabError
+
+            raise LabError(
+                f"LABKIT_REGISTRY_PORT={port_text!r} is not a port number.",
+                "Set it to a free TCP port between 1024 and 65535, e.g. LABKIT_REGISTRY_PORT=5001.",
+            )
+        arches = tuple(a for a in _env("LABKIT_BASE_ARCHES", ",".join(DEBIAN_PLATFORMS)).split(",") if a)
+        return cls(
+            name=name,
+            cache_dir=Path(_env("LABKIT_CACHE_DIR", str(cache_default))),
+            state_dir=Path(_env("LABKIT_STATE_DIR", str(state_default))),
+            run_dir=Path(_env("LABKIT_RUN_DIR", f"/tmp/mlab-{name}")),
+            registry_port=int(port_text),
+            debian_mirror=_env("LABKIT_DEBIAN_MIRROR", "http://deb.debian.org/debian"),
+            engine_suite=_env("LABKIT_ENGINE_SUITE", "forky"),
+            base_suite=_env("LABKIT_BASE_SUITE", "trixie"),
+            base_arches=arches,
+        )
+
+    # --- downloads, shared by every sandbox on the host -------------------
+    @property
+    def apt_dir(self) -> Path:
+        """Private apt state: sources, lists; the system's apt is never touched."""
+        return self.cache_dir / "apt"
+
+    @property
+    def debs_dir(self) -> Path:
+        """Downloaded .deb files."""
+        return self.cache_dir / "debs"
+
+    @property
+    def root_dir(self) -> Path:
+        """The engine packages, unpacked."""
+        return self.cache_dir / "root"
+
+    @property
+    def record_file(self) -> Path:
+        """What was fetched: package, version, architecture, sha256."""
+        return self.cache_dir / "packages.json"
+
+    @property
+    def bin_dir(self) -> Path:
+        """The lab's `docker`, `dockerd`, `containerd`, ... (links into root_dir)."""
+        return self.cache_dir / "bin"
+
+    @property
+    def base_image_dir(self) -> Path:
+        """The busybox base image as an OCI layout."""
+        return self.cache_dir / "base-image"
+
+    # --- this sandbox ------------------------------------------------------
+    @property
+    def docker_config(self) -> Path:
+        """The lab's own DOCKER_CONFIG (contexts, builders, the buildx plugin)."""
+        return self.state_dir / "docker-config"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held while `labkit up` or `down` runs."""
+        return self.state_dir / "lock"
+
+    def service_dir(self, service: str) -> Path:
+        """State folder of one service: data, config, pid file and log."""
+        return self.state_dir / service
+
+    def socket(self, service: str) -> Path:
+        """Unix socket of a daemon (kept short: sockets are limited to ~108 bytes)."""
+        return self.run_dir / f"{service}.sock"
+
+    @property
+    def registry_address(self) -> str:
+        """host:port of the local registry."""
+        return f"{self.registry_host}:{self.registry_port}"
