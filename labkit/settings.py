@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform as _platform
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,22 +34,18 @@ def host_debian_arch() -> str:
     return _MACHINE_TO_DEBIAN.get(machine, machine)
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
-
-
-def _xdg(var: str, fallback: str) -> Path:
-    return Path(os.environ.get(var) or Path.home() / fallback)
+def _xdg(var: str, fallback: str, environ: Mapping[str, str]) -> Path:
+    return Path(environ.get(var) or Path.home() / fallback)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Every location, port and name one sandbox uses."""
 
-    name: str = "lab"
-    cache_dir: Path = field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "multiarch-lab")
-    state_dir: Path = field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "multiarch-lab" / "lab")
-    run_dir: Path = Path("/tmp/mlab-lab")
+    name: str
+    cache_dir: Path
+    state_dir: Path
+    run_dir: Path
     registry_host: str = "127.0.0.1"
     registry_port: int = 5000
     debian_mirror: str = "http://deb.debian.org/debian"
@@ -58,11 +55,15 @@ class Settings:
     host_arch: str = field(default_factory=host_debian_arch)
 
     @classmethod
-    def from_env(cls) -> Settings:
-        """Settings with every LABKIT_* environment variable applied."""
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Settings with every LABKIT_* variable of the environment applied."""
+
+        def _env(name: str, default: str) -> str:
+            return environ.get(name) or default
+
         name = _env("LABKIT_NAME", "lab")
-        state_default = _xdg("XDG_STATE_HOME", ".local/state") / "multiarch-lab" / name
-        cache_default = _xdg("XDG_CACHE_HOME", ".cache") / "multiarch-lab"
+        state_default = _xdg("XDG_STATE_HOME", ".local/state", environ) / "multiarch-lab" / name
+        cache_default = _xdg("XDG_CACHE_HOME", ".cache", environ) / "multiarch-lab"
         port_text = _env("LABKIT_REGISTRY_PORT", "5000")
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             from labkit.errors import LabError

@@ -1,0 +1,45 @@
+"""Fixtures shared by the test layers: settings, the real sandbox, and snapshots of what must stay untouched."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labkit.engine import sandbox
+from labkit.engine.endpoints import Endpoints
+from labkit.settings import Settings
+
+DATA = Path(__file__).parent / "data"
+WATCHED = (Path.home() / ".docker", Path("/etc/docker"))
+
+
+def tree_hash(root: Path) -> str:
+    """A hash of every path, mode and file content under root ('absent' when it does not exist)."""
+    if not root.exists():
+        return "absent"
+    digest = hashlib.sha256()
+    for path in sorted([root, *root.rglob("*")]):
+        digest.update(f"{path.relative_to(root)}:{path.lstat().st_mode}".encode())
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def untouched_before() -> dict[str, str]:
+    """Hashes of the user's Docker folders, taken before the lab starts anything."""
+    return {str(path): tree_hash(path) for path in WATCHED}
+
+
+@pytest.fixture(scope="session")
+def lab(settings: Settings, untouched_before: dict[str, str]) -> Iterator[Endpoints]:
+    """The real sandbox, started when needed. A sandbox that cannot start fails the tests; it never skips them."""
+    yield sandbox.up(settings)

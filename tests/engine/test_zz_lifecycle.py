@@ -1,0 +1,60 @@
+"""up is idempotent, everything listens on loopback, down leaves nothing, the user's Docker setup is untouched.
+
+Runs after the other engine tests (file order); it ends with the sandbox up again.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from labkit.engine import inventory, processes, sandbox
+from labkit.engine.endpoints import Endpoints
+from labkit.settings import Settings
+from tests.conftest import WATCHED, tree_hash
+
+
+def labkit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, timeout=300)
+
+
+def _pids(settings: Settings) -> dict[str, int | None]:
+    specs = [sandbox.registry_spec(settings), *(sandbox.daemon_spec(settings, name) for name in sandbox.DAEMONS)]
+    return {spec.name: processes.owned_pid(spec) for spec in specs}
+
+
+def test_every_lab_socket_listens_on_loopback(lab: Endpoints, settings: Settings) -> None:
+    pids = [p.pid for p in inventory.lab_processes(settings)]
+    found = inventory.listening_sockets(pids)
+    assert found, "the registry should be listening"
+    assert [(pid, s.address, s.port) for pid, s in found if not s.is_loopback] == []
+
+
+def test_second_up_changes_nothing(lab: Endpoints, settings: Settings) -> None:
+    before = _pids(settings)
+    configs = {p: p.read_text() for p in settings.state_dir.glob("*/*.json")}
+    result = labkit("up")
+    assert result.returncode == 0, result.stderr
+    assert _pids(settings) == before
+    assert {p: p.read_text() for p in settings.state_dir.glob("*/*.json")} == configs
+
+
+def test_status_reports_every_service_running(lab: Endpoints) -> None:
+    result = labkit("status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for service in ("registry", "classic", "multiarch"):
+        assert any(line.split()[:2] == [service, "running"] for line in result.stdout.splitlines())
+
+
+def test_down_leaves_no_process_and_up_recovers(lab: Endpoints, settings: Settings) -> None:
+    result = labkit("down")
+    assert result.returncode == 0, result.stderr
+    assert inventory.lab_processes(settings) == []
+    assert not any(settings.socket(name).exists() for name in sandbox.DAEMONS)
+    result = labkit("up")
+    assert result.returncode == 0, result.stderr
+    assert sandbox.is_up(settings)
+
+
+def test_user_docker_folders_are_untouched(lab: Endpoints, untouched_before: dict[str, str]) -> None:
+    assert {str(path): tree_hash(path) for path in WATCHED} == untouched_before
