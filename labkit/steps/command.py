@@ -1,0 +1,56 @@
+"""Running one docker command through python-on-whales, and showing it as the learner would type it."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_on_whales import DockerException
+from python_on_whales.utils import run
+
+from labkit.engine.endpoints import Endpoints
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one docker command did."""
+
+    context: str
+    command: str
+    return_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the command exited with 0."""
+        return self.return_code == 0
+
+
+def display(args: list[str], workdir: Path | None = None, env: dict[str, str] | None = None) -> str:
+    """The command line as typed in the working folder: `[VAR=value] docker …`, that folder shown as `.`."""
+    shown = ["." if workdir is not None and arg == str(workdir) else arg for arg in args]
+    prefix = "".join(f"{name}={shlex.quote(value)} " for name, value in (env or {}).items())
+    return prefix + "docker " + shlex.join(shown)
+
+
+def run_docker(endpoints: Endpoints, context: str, args: list[str], workdir: Path | None = None,
+               env: dict[str, str] | None = None) -> CommandResult:
+    """Run `docker <args>` against a context; a failure is a result, not an exception.
+
+    BuildKit's progress (timings, step numbers) is turned off: outputs stay stable.
+    """
+    command = display(args, workdir, env)
+    try:
+        stdout, stderr = run(endpoints.client(context).docker_cmd + args, return_stderr=True,
+                             env={**(env or {}), "BUILDKIT_PROGRESS": "quiet"})
+    except DockerException as error:
+        return CommandResult(context, command, error.return_code, error.stdout or "", error.stderr or "")
+    return CommandResult(context, command, 0, stdout, stderr)
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The message lines of a failed command, without BuildKit progress or deprecation notes."""
+    lines = [line.rstrip() for line in stderr.splitlines()]
+    return [line for line in lines if line.strip() and not line.startswith("#") and not line.startswith((" ", "DEPRECATED"))]

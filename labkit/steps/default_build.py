@@ -1,0 +1,34 @@
+"""Step 2: the two-platform build on the default builder, which fails; and the legacy builder, for contrast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.engine.endpoints import Endpoints
+from labkit.steps.command import CommandResult, error_lines, run_docker
+
+PLATFORMS = ("linux/amd64", "linux/arm64")
+TAG = "demo:multi"
+
+
+@dataclass(frozen=True)
+class BuildAttempt:
+    """One `docker build` and what it said."""
+
+    result: CommandResult
+    builder: str  # "BuildKit" or "legacy"
+
+    @property
+    def error(self) -> list[str]:
+        """The error message, line by line (empty when the build succeeded)."""
+        return [] if self.result.succeeded else error_lines(self.result.stderr)
+
+
+def build(endpoints: Endpoints, workdir: Path, context: str, platforms: tuple[str, ...] = PLATFORMS,
+          tag: str = TAG, legacy: bool = False) -> BuildAttempt:
+    """`docker build --platform … -t TAG .` on a context's default builder (`DOCKER_BUILDKIT=0` when legacy)."""
+    args = ["build", "--platform", ",".join(platforms), "-t", tag, str(workdir)]
+    env = {"DOCKER_BUILDKIT": "0"} if legacy else {}
+    result = run_docker(endpoints, context, args, workdir, env)
+    return BuildAttempt(result, "legacy" if legacy else "BuildKit")

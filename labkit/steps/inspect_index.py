@@ -1,0 +1,119 @@
+"""Step 4: what was pushed — the index, its manifests, and what each manifest points to.
+
+The registry's raw bytes are the one source: the tables, the JSON, the digest
+proof and the diagram are all built from them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from labkit.engine.endpoints import Endpoints
+from labkit.errors import LabError
+from labkit.oci import media
+from labkit.oci.registry import Registry
+from labkit.steps.command import CommandResult, run_docker
+
+ATTESTATION = "attestation-manifest"
+REFERENCE_TYPE = "vnd.docker.reference.type"
+REFERENCE_DIGEST = "vnd.docker.reference.digest"
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A descriptor: media type, digest and size."""
+
+    media_type: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One manifest listed in the index."""
+
+    platform: str
+    kind: str  # "image" or "attestation"
+    manifest: Blob
+    describes: str  # for an attestation: the digest of the image manifest it is about
+    config: Blob
+    layers: tuple[Blob, ...]
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """The index under a tag, as raw bytes and as parsed entries."""
+
+    image_ref: str
+    media_type: str
+    served_digest: str
+    raw: bytes
+    entries: tuple[IndexEntry, ...]
+
+    @property
+    def computed_digest(self) -> str:
+        """sha256 of the raw bytes: equal to served_digest, since content addresses are hashes."""
+        return media.digest_of(self.raw)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The index, parsed."""
+        value: dict[str, Any] = json.loads(self.raw)
+        return value
+
+    def platforms(self, kind: str = "image") -> list[str]:
+        """Platforms of the entries of one kind, in index order."""
+        return [entry.platform for entry in self.entries if entry.kind == kind]
+
+
+def platform_name(platform: dict[str, str] | None) -> str:
+    """`os/architecture[/variant]`, or `unknown/unknown` when the entry has none."""
+    if not platform:
+        return "unknown/unknown"
+    parts = [platform.get("os", "unknown"), platform.get("architecture", "unknown"), platform.get("variant", "")]
+    return "/".join(part for part in parts if part)
+
+
+def _blob(descriptor: dict[str, Any]) -> Blob:
+    return Blob(descriptor["mediaType"], descriptor["digest"], int(descriptor["size"]))
+
+
+def parse_index(image_ref: str, media_type: str, served_digest: str, raw: bytes,
+                manifests: dict[str, dict[str, Any]]) -> IndexReport:
+    """Build the report from the raw index and the manifests it lists (by digest)."""
+    entries = []
+    for item in json.loads(raw).get("manifests", []):
+        annotations = item.get("annotations") or {}
+        kind = "attestation" if annotations.get(REFERENCE_TYPE) == ATTESTATION else "image"
+        manifest = manifests.get(item["digest"], {})
+        entries.append(IndexEntry(
+            platform=platform_name(item.get("platform")),
+            kind=kind,
+            manifest=_blob(item),
+            describes=annotations.get(REFERENCE_DIGEST, ""),
+            config=_blob(manifest["config"]) if "config" in manifest else Blob("", "", 0),
+            layers=tuple(_blob(layer) for layer in manifest.get("layers", [])),
+        ))
+    return IndexReport(image_ref, media_type, served_digest, raw, tuple(entries))
+
+
+def read_index(endpoints: Endpoints, repository: str, tag: str) -> IndexReport:
+    """The index under REPOSITORY:TAG in the lab's registry, with every manifest it lists."""
+    registry = Registry(endpoints.registry)
+    served = registry.get_manifest(repository, tag)
+    ref = f"{endpoints.registry}/{repository}:{tag}"
+    if served is None:
+        raise LabError(f"{ref} is not in the registry.", "Run notebook 03 (or `labkit` step 3) to build and push it.")
+    manifests = {}
+    for item in served.json().get("manifests", []):
+        found = registry.get_manifest(repository, item["digest"])
+        if found is not None:
+            manifests[item["digest"]] = found.json()
+    return parse_index(ref, served.media_type, served.digest, served.data, manifests)
+
+
+def imagetools_inspect(endpoints: Endpoints, image_ref: str) -> CommandResult:
+    """`docker buildx imagetools inspect IMAGE`, as the CLI prints it."""
+    return run_docker(endpoints, endpoints.multiarch_context, ["buildx", "imagetools", "inspect", image_ref])
