@@ -5,13 +5,18 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup up down status lab test unit bench-up help
+NBVAL  := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-current-env --nbval-cell-timeout=300
+
+.PHONY: setup up down status lab test unit run outputs bench-up bench-steps help
 
 help:
 	@echo "make lab       set everything up, start the sandbox, open JupyterLab on 127.0.0.1"
-	@echo "make test      unit tests, engine tests against the real sandbox"
+	@echo "make test      unit tests, engine tests against the real sandbox, nbval over every notebook"
+	@echo "make run       execute every notebook in order against the sandbox, write build/handout.html"
+	@echo "make outputs   regenerate the notebooks' stored outputs from a sandbox run"
 	@echo "make up|down|status   start, stop or show the sandbox"
 	@echo "make bench-up  benchmark cold and warm 'labkit up' and memory"
+	@echo "make bench-steps  steps 2-4 through labkit vs raw docker, and 'make run' warm"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +35,22 @@ status: setup
 	$(BIN)/labkit status
 
 lab: up
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 unit: setup
 	$(BIN)/pytest -q tests/unit
 
 test: up
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -p no:cacheprovider tests notebooks $(NBVAL)
+
+run: up
+	$(BIN)/python -m labkit.nbtools run
+
+outputs: up
+	$(BIN)/python -m labkit.nbtools outputs
 
 bench-up: setup
 	$(BIN)/python bench/up.py
+
+bench-steps: up
+	$(BIN)/python bench/steps.py

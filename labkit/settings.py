@@ -123,6 +123,11 @@ class Settings:
         return self.state_dir / "docker-config"
 
     @property
+    def work_dir(self) -> Path:
+        """The learner's working folder (the Dockerfile and build context), outside the repository."""
+        return self.state_dir / "work"
+
+    @property
     def lock_file(self) -> Path:
         """Held while `labkit up` or `down` runs."""
         return self.state_dir / "lock"

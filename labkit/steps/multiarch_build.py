@@ -46,10 +46,30 @@ def bootstrap(endpoints: Endpoints, name: str) -> BuilderReady:
 
 
 def build_and_push(endpoints: Endpoints, workdir: Path, platforms: tuple[str, ...] = PLATFORMS,
-                   repository: str = REPOSITORY, tag: str = TAG, extra: tuple[str, ...] = ()) -> PushResult:
-    """`docker buildx build --platform … -t REGISTRY/REPO:TAG --push .` with the multiarch builder."""
+                   repository: str = REPOSITORY, tag: str = TAG, options: tuple[str, ...] = ("--push",)) -> PushResult:
+    """`docker buildx build --platform … -t REGISTRY/REPO:TAG --push .` with the multiarch builder.
+
+    `options` replaces `--push`, e.g. `("--provenance=false", "--output", "type=registry,oci-mediatypes=true")`.
+    """
     ref = image_ref(endpoints, repository, tag)
-    args = ["buildx", "build", "--platform", ",".join(platforms), "-t", ref, *extra, "--push", str(workdir)]
+    args = ["buildx", "build", "--platform", ",".join(platforms), "-t", ref, *options, str(workdir)]
     result = run_docker(endpoints, endpoints.multiarch_context, args, workdir)
     served = Registry(endpoints.registry).get_manifest(repository, tag) if result.succeeded else None
     return PushResult(result, ref, served.media_type if served else "", served.digest if served else "")
+
+
+def run_image(endpoints: Endpoints, ref: str, platform: str, command: tuple[str, ...] = ()) -> CommandResult:
+    """`docker run --rm --network none --platform PLATFORM IMAGE [COMMAND]` on the multiarch daemon."""
+    args = ["run", "--rm", "--network", "none", "--platform", platform, ref, *command]
+    return run_docker(endpoints, endpoints.multiarch_context, args)
+
+
+def try_container_builder(endpoints: Endpoints, name: str = "seed-multiarch") -> BuilderReady:
+    """The seed's fix: a docker-container builder, bootstrapped (it needs the moby/buildkit image), then removed."""
+    context = endpoints.multiarch_context
+    run_docker(endpoints, context, ["buildx", "create", "--name", name, "--driver", "docker-container"])
+    try:
+        ready = bootstrap(endpoints, name)
+    finally:
+        run_docker(endpoints, context, ["buildx", "rm", "--force", name])
+    return ready

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from labkit.steps.inspect_index import IndexReport
+
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A left-aligned text table with a header rule."""
@@ -19,3 +21,33 @@ def check_line(ok: bool, what: str, next_step: str = "") -> str:
     if ok:
         return f"[OK] {what}"
     return f"[FAIL] {what} — try {next_step}" if next_step else f"[FAIL] {what}"
+
+
+def command_text(context: str, command: str, output: str = "", exit_code: int | None = None) -> str:
+    """A command as the learner would type it against a context, then what it printed."""
+    lines = [f"[{context}] $ {command}"]
+    if exit_code is not None:
+        lines.append(f"exit code {exit_code}")
+    if output:
+        lines.append(output.rstrip("\n"))
+    return "\n".join(lines)
+
+
+def index_summary(report: IndexReport) -> str:
+    """The seed's "simplified" `imagetools inspect` view: name, media type, one platform per manifest."""
+    platform_of = {entry.manifest.digest: entry.platform for entry in report.entries}
+    lines = [f"Name: {report.image_ref}", f"MediaType: {report.media_type}", "Manifests:"]
+    for entry in report.entries:
+        note = f"  (attestation for {platform_of.get(entry.describes, '?')})" if entry.kind == "attestation" else ""
+        lines.append(f"  - {entry.platform}{note}")
+    return "\n".join(lines)
+
+
+def digest_proof(report: IndexReport) -> str:
+    """The index digest recomputed from the bytes the registry served."""
+    return "\n".join([
+        f"bytes served by the registry:  {len(report.raw)}",
+        f"sha256 of those bytes:         {report.computed_digest}",
+        f"digest the registry gives it:  {report.served_digest}",
+        f"equal: {report.computed_digest == report.served_digest}",
+    ])

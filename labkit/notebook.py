@@ -1,0 +1,93 @@
+"""What the notebooks call: open the lab, show results, prepare what a later notebook needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from IPython.display import Markdown, display
+
+from labkit.engine import checks, sandbox
+from labkit.engine.endpoints import Endpoints
+from labkit.oci.registry import Registry
+from labkit.settings import Settings
+from labkit.steps import dockerfile, multiarch_build
+from labkit.steps.command import CommandResult
+from labkit.views.text import check_line, command_text
+
+
+@dataclass(frozen=True)
+class Lab:
+    """The sandbox as a notebook uses it."""
+
+    settings: Settings
+    endpoints: Endpoints
+
+    @property
+    def workdir(self) -> Path:
+        """The working folder that holds the Dockerfile (outside the repository)."""
+        return self.settings.work_dir
+
+
+def open_lab() -> Lab:
+    """The running sandbox; started first when it is not running (and says so)."""
+    settings = Settings.from_env()
+    if sandbox.is_up(settings):
+        print("The sandbox was already running.")
+        endpoints = sandbox.endpoints(settings)
+    else:
+        print("The sandbox was not running: starting it (the first time this downloads about 85 MB) ...")
+        endpoints = sandbox.up(settings)
+        print("The sandbox is running.")
+    return Lab(settings, endpoints)
+
+
+def environment_check(lab: Lab) -> bool:
+    """Print one [OK]/[FAIL] line per check; True when all pass."""
+    results = checks.environment(lab.settings)
+    for check in results:
+        print(check_line(check.ok, check.what, check.next_step))
+    return all(check.ok for check in results)
+
+
+def verify(condition: bool, what: str) -> None:
+    """The check cell's assertion: raise when the step's outcome is not what the text claims, else say what was verified."""
+    if not condition:
+        raise AssertionError(f"Not verified: {what}. Rerun the notebook from the top; if it still fails, run `labkit status`.")
+    print(f"[OK] Verified: {what}")
+
+
+def show(result: CommandResult, output: str | None = None) -> None:
+    """Print a command as typed against its context, its exit code, and its (or the given) output."""
+    text = result.stdout + result.stderr if output is None else output
+    print(command_text(result.context, result.command, text, result.return_code))
+
+
+def show_mermaid(source: str) -> None:
+    """Render a Mermaid diagram in JupyterLab (plain text elsewhere); nbval compares the source."""
+    display({"text/markdown": f"```mermaid\n{source}\n```", "text/plain": source}, raw=True)
+
+
+def show_markdown(text: str) -> None:
+    """Render Markdown."""
+    display(Markdown(text))
+
+
+def ensure_dockerfile(lab: Lab) -> None:
+    """Step 1, when a later notebook runs first."""
+    if not (lab.workdir / "Dockerfile").is_file():
+        dockerfile.write(lab.workdir)
+        print("The Dockerfile was missing: wrote it (step 1, notebook 01).")
+    else:
+        print("The Dockerfile from step 1 is in place.")
+
+
+def ensure_pushed(lab: Lab) -> None:
+    """Steps 1 and 3, when notebook 04 runs first: build and push demo:multi if the registry lacks it."""
+    ensure_dockerfile(lab)
+    served = Registry(lab.endpoints.registry).get_manifest(multiarch_build.REPOSITORY, multiarch_build.TAG)
+    if served is None:
+        pushed = multiarch_build.build_and_push(lab.endpoints, lab.workdir)
+        print(f"{pushed.image_ref} was not in the registry: built and pushed it (step 3, notebook 03).")
+    else:
+        print(f"{multiarch_build.image_ref(lab.endpoints)} is in the registry (pushed by step 3).")

@@ -1,0 +1,40 @@
+"""pandas tables of step results, for the notebooks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from labkit.engine.sandbox import ServiceStatus
+from labkit.steps.builders import Builder
+from labkit.steps.inspect_index import IndexReport
+
+TWO_PLATFORMS = ("linux/amd64", "linux/arm64")
+
+
+def short(digest: str) -> str:
+    """The first 12 hex digits of a digest, as docker prints image ids."""
+    return digest.split(":", 1)[-1][:12]
+
+
+def index_table(report: IndexReport) -> pd.DataFrame:
+    """One row per index entry: platform, media type, kind, size, short digest."""
+    return pd.DataFrame(
+        [(e.platform, e.manifest.media_type, e.kind, e.manifest.size, short(e.manifest.digest)) for e in report.entries],
+        columns=["platform", "media type", "kind", "size (bytes)", "digest"],
+    )
+
+
+def builders_table(builders: Sequence[Builder]) -> pd.DataFrame:
+    """One row per builder: name, driver, status, and whether it lists both target platforms."""
+    return pd.DataFrame(
+        [(b.name, b.driver or "-", b.status, "yes" if set(TWO_PLATFORMS) <= set(b.platforms) else "no")
+         for b in builders],
+        columns=["builder", "driver", "status", "lists linux/amd64 and linux/arm64"],
+    )
+
+
+def status_table(rows: Sequence[ServiceStatus]) -> pd.DataFrame:
+    """One row per sandbox service and its state."""
+    return pd.DataFrame([(row.service, row.state) for row in rows], columns=["service", "state"])
