@@ -22,7 +22,7 @@ from labkit.settings import Settings
 
 def _labkit(env: dict[str, str], *args: str) -> float:
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "labkit", *args], env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "labkit", *args], env=env, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
     if result.returncode != 0:
         sys.exit(f"labkit {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
@@ -61,7 +61,7 @@ def main() -> None:
         print(f"RSS of all services ({len(inventory.lab_processes(settings))} processes):       {rss:6.1f} MiB")
         print(f"up_cold_s={cold:.2f} up_warm_s={warm:.2f} rss_mib={rss:.0f}")
     finally:
-        subprocess.run([sys.executable, "-m", "labkit", "down"], env=env, capture_output=True)
+        subprocess.run([sys.executable, "-m", "labkit", "down"], env=env, capture_output=True, check=False)
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree("/tmp/mlab-bench", ignore_errors=True)
 

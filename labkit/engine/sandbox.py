@@ -59,6 +59,18 @@ def daemon_spec(settings: Settings, name: str) -> ProcessSpec:
                        _env(settings), folder / "pid", folder / "log")
 
 
+def spec_of(settings: Settings, service: str) -> ProcessSpec:
+    """How a service (`registry`, `classic` or `multiarch`) is started."""
+    return registry_spec(settings) if service == "registry" else daemon_spec(settings, service)
+
+
+def answers(settings: Settings, service: str) -> bool:
+    """True when a service answers: /v2/ for the registry, /_ping for a daemon."""
+    if service == "registry":
+        return Registry(settings.registry_address).ping()
+    return daemon_answers(settings.socket(service))
+
+
 def daemon_config(settings: Settings, name: str) -> dict[str, object]:
     """daemon.json of one sandbox daemon: its own folders, no bridge or iptables, the local mirror."""
     registry = settings.registry_address
@@ -161,21 +173,19 @@ def _start_daemon(settings: Settings, name: str) -> None:
 
 
 def _wait(settings: Settings, timeout: float) -> None:
-    registry = Registry(settings.registry_address)
-    checks = {"registry": registry.ping, **{name: (lambda n=name: daemon_answers(settings.socket(n))) for name in DAEMONS}}
-    waiting = dict(checks)
+    waiting = list(SERVICES)
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
-        for name, check in list(waiting.items()):
-            spec = registry_spec(settings) if name == "registry" else daemon_spec(settings, name)
-            if check():
-                del waiting[name]
+        for name in list(waiting):
+            spec = spec_of(settings, name)
+            if answers(settings, name):
+                waiting.remove(name)
             elif processes.owned_pid(spec) is None:
                 raise LabError(f"The {name} service stopped while starting:\n{processes.log_tail(spec)}",
                                f"Read its log ({spec.log_file}), fix the cause, then run `labkit up` again.")
         time.sleep(0.05)
     if waiting:
-        name = next(iter(waiting))
+        name = waiting[0]
         raise LabError(f"The {name} service did not answer within {timeout:.0f} s.",
                        "Run `labkit status` and read its log, then `labkit up` again.")
 
@@ -217,8 +227,7 @@ def up(settings: Settings, timeout: float = 60.0) -> Endpoints:
 def down(settings: Settings) -> list[str]:
     """Stop the services the lab started (by pid); returns the names of those stopped."""
     with _locked(settings):
-        stopped = [name for name in (*DAEMONS, "registry")
-                   if processes.stop(daemon_spec(settings, name) if name in DAEMONS else registry_spec(settings))]
+        stopped = [name for name in (*DAEMONS, "registry") if processes.stop(spec_of(settings, name))]
     return stopped
 
 
@@ -226,15 +235,10 @@ def status(settings: Settings) -> list[ServiceStatus]:
     """State of every service, for `labkit status`."""
     rows = []
     for name in SERVICES:
-        spec = registry_spec(settings) if name == "registry" else daemon_spec(settings, name)
+        spec = spec_of(settings, name)
         pid = processes.owned_pid(spec)
-        if name == "registry":
-            address = f"http://{settings.registry_address}"
-            answers = pid is not None and Registry(settings.registry_address).ping()
-        else:
-            address = f"unix://{settings.socket(name)}"
-            answers = pid is not None and daemon_answers(settings.socket(name))
-        state = "running" if answers else ("not answering" if pid is not None else "stopped")
+        address = f"http://{settings.registry_address}" if name == "registry" else f"unix://{settings.socket(name)}"
+        state = "running" if pid is not None and answers(settings, name) else ("not answering" if pid else "stopped")
         rows.append(ServiceStatus(name, state, pid, address, str(spec.log_file)))
     rows.append(_base_image_status(settings, registry_up=rows[0].state == "running"))
     qemu = "registered" if host.emulator_registered(settings) else "missing"

@@ -33,7 +33,7 @@ def _apt_install(packages: list[str]) -> None:
     print(f"labkit: installing {' '.join(packages)} with apt (missing on this machine)", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     result = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *packages],
-                            env=env, stdout=2, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=2, stderr=subprocess.PIPE, text=True, check=False)
     if result.returncode != 0:
         raise LabError(
             f"apt-get install {' '.join(packages)} failed: {result.stderr.strip()[-300:]}",
@@ -73,7 +73,7 @@ def ensure_qemu(settings: Settings) -> None:
     if emulator_registered(settings):
         return
     if not (BINFMT_DIR / "register").exists():
-        result = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], capture_output=True, text=True)
+        result = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise LabError(
                 f"binfmt_misc could not be mounted: {result.stderr.strip()}",
@@ -81,7 +81,7 @@ def ensure_qemu(settings: Settings) -> None:
             )
     if shutil.which("update-binfmts") is None or not Path(f"/usr/bin/{emulator_name(settings)}-static").exists():
         _apt_install(["qemu-user-static", "binfmt-support"])
-    subprocess.run(["update-binfmts", "--enable"], capture_output=True)
+    subprocess.run(["update-binfmts", "--enable"], capture_output=True, check=False)
     if not emulator_registered(settings):
         raise LabError(
             f"QEMU user emulation ({emulator_name(settings)}) is not registered in binfmt_misc.",

@@ -108,7 +108,7 @@ def _run_apt(settings: Settings, args: list[str], cwd: Path) -> None:
             "Run the lab on a Debian or Ubuntu machine, or use your own Docker engine.",
         )
     command = ["apt-get", *_apt_options(settings), *args]
-    result = subprocess.run(command, cwd=cwd, stdout=2, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(command, cwd=cwd, stdout=2, stderr=subprocess.PIPE, text=True, check=False)
     if result.returncode != 0:
         raise LabError(
             f"apt-get {args[0]} failed: {result.stderr.strip()[-400:]}",

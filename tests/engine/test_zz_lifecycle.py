@@ -15,12 +15,11 @@ from tests.conftest import WATCHED, tree_hash
 
 
 def labkit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, timeout=300, check=False)
 
 
 def _pids(settings: Settings) -> dict[str, int | None]:
-    specs = [sandbox.registry_spec(settings), *(sandbox.daemon_spec(settings, name) for name in sandbox.DAEMONS)]
-    return {spec.name: processes.owned_pid(spec) for spec in specs}
+    return {name: processes.owned_pid(sandbox.spec_of(settings, name)) for name in sandbox.SERVICES}
 
 
 def test_every_lab_socket_listens_on_loopback(lab: Endpoints, settings: Settings) -> None:
