@@ -7,10 +7,13 @@ environment variable, so several sandboxes can live side by side on one host.
 from __future__ import annotations
 
 import os
+import re
 import platform as _platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from labkit.errors import LabError
 
 # Debian architecture -> OCI platform, for every architecture Debian builds
 # busybox-static for in the base-image suite.
@@ -65,15 +68,20 @@ class Settings:
         state_default = _xdg("XDG_STATE_HOME", ".local/state", environ) / "multiarch-lab" / name
         cache_default = _xdg("XDG_CACHE_HOME", ".cache", environ) / "multiarch-lab"
         port_text = _env("LABKIT_REGISTRY_PORT", "5000")
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            from labkit.errors import LabError
-
+        if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 0 < int(port_text) < 65536:
             raise LabError(
                 f"LABKIT_REGISTRY_PORT={port_text!r} is not a port number.",
-                "Set it to a free TCP port between 1024 and 65535, e.g. LABKIT_REGISTRY_PORT=5001.",
+                "Set it to a free TCP port between 1 and 65535, e.g. LABKIT_REGISTRY_PORT=5001.",
             )
-        arches = tuple(a for a in _env("LABKIT_BASE_ARCHES", ",".join(DEBIAN_PLATFORMS)).split(",") if a)
-        return cls(
+        arches = tuple(a.strip() for a in _env("LABKIT_BASE_ARCHES", ",".join(DEBIAN_PLATFORMS)).split(",") if a.strip())
+        unknown = [a for a in arches if a not in DEBIAN_PLATFORMS]
+        if unknown or not {"amd64", "arm64"} <= set(arches):
+            raise LabError(
+                f"LABKIT_BASE_ARCHES={','.join(arches)!r} is not a list of busybox-static architectures with amd64 and arm64"
+                + (f" (unknown: {', '.join(unknown)})." if unknown else "."),
+                f"Use names from: {', '.join(DEBIAN_PLATFORMS)}; or unset it to build all of them.",
+            )
+        settings = cls(
             name=name,
             cache_dir=Path(_env("LABKIT_CACHE_DIR", str(cache_default))),
             state_dir=Path(_env("LABKIT_STATE_DIR", str(state_default))),
@@ -84,6 +92,13 @@ class Settings:
             base_suite=_env("LABKIT_BASE_SUITE", "trixie"),
             base_arches=arches,
         )
+        longest = max(len(str(settings.socket(daemon))) for daemon in ("classic", "multiarch"))
+        if longest > 100:
+            raise LabError(
+                f"The daemon sockets would be {longest} bytes long; Unix sockets are limited to about 108.",
+                "Use a shorter LABKIT_NAME or LABKIT_RUN_DIR (the default is /tmp/mlab-<name>).",
+            )
+        return settings
 
     # --- downloads, shared by every sandbox on the host -------------------
     @property

@@ -53,7 +53,10 @@ def owned_pid(spec: ProcessSpec) -> int | None:
     """The pid in the pid file if that process is alive and is this service; stale pid files are removed."""
     try:
         pid = int(spec.pid_file.read_text().strip())
-    except (OSError, ValueError):
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):  # unreadable or corrupt: stale
+        spec.pid_file.unlink(missing_ok=True)
         return None
     if is_alive(pid) and _cmdline(pid) == list(spec.argv):
         return pid

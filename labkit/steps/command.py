@@ -51,6 +51,9 @@ def run_docker(endpoints: Endpoints, context: str, args: list[str], workdir: Pat
 
 
 def error_lines(stderr: str) -> list[str]:
-    """The message lines of a failed command, without BuildKit progress or deprecation notes."""
-    lines = [line.rstrip() for line in stderr.splitlines()]
-    return [line for line in lines if line.strip() and not line.startswith("#") and not line.startswith((" ", "DEPRECATED"))]
+    """The message of a failed command: from its last `ERROR`/`Error` line on, without BuildKit progress."""
+    lines = [line.rstrip() for line in stderr.splitlines() if line.strip()]
+    starts = [number for number, line in enumerate(lines) if line.startswith(("ERROR", "Error"))]
+    if starts:
+        return lines[starts[-1]:]
+    return [line for line in lines if not line.startswith(("#", " ", "DEPRECATED"))]

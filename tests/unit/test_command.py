@@ -82,3 +82,8 @@ def test_final_error_line_is_kept() -> None:
 
 def test_trailing_whitespace_is_stripped() -> None:
     assert error_lines("ERROR: boom   \r\n\n") == ["ERROR: boom"]
+
+
+def test_a_failed_run_step_keeps_only_the_final_error() -> None:
+    lines = error_lines(_stderr("build-classic-run-fails-plain.stderr"))
+    assert len(lines) == 1 and lines[0].startswith("ERROR: failed to build")

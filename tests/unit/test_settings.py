@@ -67,7 +67,7 @@ def test_empty_items_in_base_arches_are_skipped() -> None:
     assert Settings.from_env({**XDG, "LABKIT_BASE_ARCHES": "amd64,,arm64,"}).base_arches == ("amd64", "arm64")
 
 
-@pytest.mark.parametrize("port", ["abc", "0", "65536", "-1", "50 00", "5000.0"])
+@pytest.mark.parametrize("port", ["abc", "0", "65536", "-1", "50 00", "5000.0", "²", "٥٠٠١"])
 def test_invalid_registry_port_is_refused_by_name(port: str) -> None:
     with pytest.raises(LabError) as raised:
         Settings.from_env({**XDG, "LABKIT_REGISTRY_PORT": port})
@@ -91,3 +91,16 @@ def test_per_sandbox_paths_live_under_the_state_folder() -> None:
     settings = Settings.from_env(XDG)
     for path in (settings.docker_config, settings.lock_file, settings.service_dir("classic")):
         assert path.is_relative_to(settings.state_dir)
+
+
+@pytest.mark.parametrize("arches", ["amd64,mips", "amd64", "arm64,armhf"])
+def test_base_arches_must_be_known_and_include_both_experiment_platforms(arches: str) -> None:
+    with pytest.raises(LabError) as raised:
+        Settings.from_env({**XDG, "LABKIT_BASE_ARCHES": arches})
+    assert "LABKIT_BASE_ARCHES" in raised.value.what
+
+
+def test_a_name_too_long_for_a_socket_path_is_refused() -> None:
+    with pytest.raises(LabError) as raised:
+        Settings.from_env({**XDG, "LABKIT_NAME": "n" * 100})
+    assert "LABKIT_NAME" in raised.value.next_step
