@@ -17,10 +17,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
+from nbval.plugin import find_comment_markers
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 HANDOUT = NOTEBOOKS.parent / "build" / "handout.html"
-IGNORE_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP")
 # What must never be stored in a checked output: machine paths, memory addresses, BuildKit progress and timings.
 VOLATILE = re.compile(r"(/root/|/home/|/tmp/|/work/|0x[0-9a-f]{8,}|#\d+ DONE \d|\d+\.\d+s done|\[\s*\d+/\d+\])")
 
@@ -31,8 +31,11 @@ def notebook_paths() -> list[Path]:
 
 
 def is_checked(cell: Any) -> bool:
-    """True for a code cell whose output nbval compares."""
-    return cell.cell_type == "code" and not any(marker in cell.source for marker in IGNORE_MARKERS)
+    """True for a code cell whose output nbval compares (asked of nbval's own marker parser)."""
+    if cell.cell_type != "code":
+        return False
+    markers = dict(find_comment_markers(cell.source))
+    return markers.get("check", True) and not markers.get("skip", False)
 
 
 def clean(notebook: Any) -> Any:
