@@ -7,8 +7,8 @@ environment variable, so several sandboxes can live side by side on one host.
 from __future__ import annotations
 
 import os
-import re
 import platform as _platform
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -95,6 +95,12 @@ class Registry:
             raise self._refused("read a manifest", status, body)
         return RawManifest(headers.get("Content-Type", ""), headers.get("Docker-Content-Digest", digest_of(body)), body)
 
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Delete a manifest by digest (and with it every tag that points at it)."""
+        status, _, body = self._request("DELETE", f"/v2/{repository}/manifests/{digest}")
+        if status not in (202, 404):
+            raise self._refused("delete a manifest", status, body)
+
     def get_blob(self, repository: str, digest: str) -> bytes:
         """A blob's bytes."""
         status, _, body = self._request("GET", f"/v2/{repository}/blobs/{digest}")

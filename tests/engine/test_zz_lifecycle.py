@@ -5,8 +5,11 @@ Runs after the other engine tests (file order); it ends with the sandbox up agai
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from labkit.engine import inventory, processes, sandbox
 from labkit.engine.endpoints import Endpoints
@@ -57,3 +60,19 @@ def test_down_leaves_no_process_and_up_recovers(lab: Endpoints, settings: Settin
 
 def test_user_docker_folders_are_untouched(lab: Endpoints, untouched_before: dict[str, str]) -> None:
     assert {str(path): tree_hash(path) for path in WATCHED} == untouched_before
+
+
+def test_a_busy_registry_port_is_named_with_the_setting_to_change(lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        env = {**os.environ, "LABKIT_NAME": "porttest", "LABKIT_STATE_DIR": str(tmp_path / "state"),
+               "LABKIT_CACHE_DIR": str(settings.cache_dir), "LABKIT_REGISTRY_PORT": str(port)}
+        result = subprocess.run([sys.executable, "-m", "labkit", "up"], env=env, capture_output=True, text=True,
+                                timeout=300, check=False)
+    assert result.returncode == 2
+    assert f"Port {port} on 127.0.0.1 is taken" in result.stderr
+    assert "LABKIT_REGISTRY_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "state" / "classic" / "pid").exists()

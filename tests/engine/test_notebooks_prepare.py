@@ -1,0 +1,38 @@
+"""A later notebook opened first prepares what it needs, and says so."""
+
+from __future__ import annotations
+
+import nbformat
+from nbclient import NotebookClient
+
+from labkit import nbtools
+from labkit.engine.endpoints import Endpoints
+from labkit.oci.registry import Registry
+from labkit.settings import Settings
+from labkit.steps import multiarch_build
+
+
+def _execute(name: str) -> str:
+    notebook = nbformat.read(nbtools.NOTEBOOKS / name, as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(nbtools.NOTEBOOKS)}}).execute()
+    return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
+
+
+def test_notebook_04_builds_and_pushes_the_image_when_it_is_missing(lab: Endpoints, settings: Settings) -> None:
+    registry = Registry(lab.registry)
+    served = registry.get_manifest(multiarch_build.REPOSITORY, multiarch_build.TAG)
+    if served is not None:
+        registry.delete_manifest(multiarch_build.REPOSITORY, served.digest)
+    assert registry.get_manifest(multiarch_build.REPOSITORY, multiarch_build.TAG) is None
+    (settings.work_dir / "Dockerfile").unlink(missing_ok=True)
+
+    printed = _execute("04_inspect_the_index.ipynb")
+    assert "The Dockerfile was missing: wrote it" in printed
+    assert "was not in the registry: built and pushed it" in printed
+    assert "[OK] Verified:" in printed
+
+
+def test_notebook_02_runs_twice_in_a_row(lab: Endpoints) -> None:
+    for _ in range(2):
+        assert "[OK] Verified:" in _execute("02_the_build_that_fails.ipynb")
