@@ -12,7 +12,7 @@ from labkit.engine.endpoints import Endpoints
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.steps import dockerfile, multiarch_build
-from labkit.steps.command import CommandResult
+from labkit.engine.commands import CommandResult
 from labkit.views.text import check_line, command_text
 
 

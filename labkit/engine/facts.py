@@ -1,27 +1,63 @@
-"""Facts about an engine that decide what it can build."""
+"""Facts about an engine that decide what it can build, parsed from `docker info --format json`."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from python_on_whales import DockerException
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from labkit.engine.endpoints import Endpoints
+from labkit.engine.commands import run_docker
 
 ImageStore = Literal["classic", "containerd", "unknown"]
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
 
 
-def store_from_driver_status(driver_status: list[tuple[str, str]] | list[list[str]] | None) -> ImageStore:
-    """`containerd` when `docker info` reports the containerd snapshotter, else `classic`."""
-    pairs = {str(pair[0]): str(pair[1]) for pair in driver_status or [] if len(pair) == 2}
-    return "containerd" if pairs.get("driver-type") == CONTAINERD_SNAPSHOTTER else "classic"
+@dataclass(frozen=True)
+class EngineFacts:
+    """What `docker info` says about the CLI, its buildx plugin and the engine."""
+
+    cli_version: str
+    buildx_version: str
+    engine_version: str
+    image_store: ImageStore
+    os_type: str
+    architecture: str
+    error: str
+
+    @property
+    def answers(self) -> bool:
+        """True when the engine answered."""
+        return bool(self.engine_version)
+
+
+def parse_info(text: str) -> EngineFacts:
+    """EngineFacts from the output of `docker info --format json` (which prints JSON even with no engine)."""
+    try:
+        info: dict[str, Any] = json.loads(text)
+    except ValueError:
+        return EngineFacts("", "", "", "unknown", "", "", text.strip()[:300])
+    client = info.get("ClientInfo") or {}
+    buildx = next((p.get("Version", "") for p in client.get("Plugins") or [] if p.get("Name") == "buildx"), "")
+    pairs = {str(pair[0]): str(pair[1]) for pair in info.get("DriverStatus") or [] if len(pair) == 2}
+    engine = info.get("ServerVersion", "")
+    store: ImageStore = "unknown"
+    if engine:
+        store = "containerd" if pairs.get("driver-type") == CONTAINERD_SNAPSHOTTER else "classic"
+    errors = info.get("ServerErrors") or []
+    return EngineFacts(client.get("Version", ""), buildx, engine, store, info.get("OSType", ""),
+                       info.get("Architecture", ""), "; ".join(errors))
+
+
+def engine_facts(endpoints: Endpoints, context: str) -> EngineFacts:
+    """`docker info`, parsed, for the engine behind a context."""
+    result = run_docker(endpoints, context, ["info", "--format", "json"])
+    facts = parse_info(result.stdout)
+    if not facts.error and not facts.answers:
+        return EngineFacts(facts.cli_version, facts.buildx_version, "", "unknown", "", "", result.stderr.strip()[:300])
+    return facts
 
 
 def image_store(endpoints: Endpoints, context: str) -> ImageStore:
     """Which image store the engine behind a context uses (`unknown` when it does not answer)."""
-    try:
-        info = endpoints.client(context).info()
-    except DockerException:
-        return "unknown"
-    return store_from_driver_status(info.driver_status)
+    return engine_facts(endpoints, context).image_store

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.engine.endpoints import Endpoints
-from labkit.steps.command import CommandResult, error_lines, run_docker
+from labkit.engine.commands import CommandResult, error_lines, run_docker
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
 TAG = "demo:multi"

@@ -14,7 +14,7 @@ from labkit.engine.endpoints import Endpoints
 from labkit.errors import LabError
 from labkit.oci import media
 from labkit.oci.registry import Registry
-from labkit.steps.command import CommandResult, run_docker
+from labkit.engine.commands import CommandResult, run_docker
 
 ATTESTATION = "attestation-manifest"
 REFERENCE_TYPE = "vnd.docker.reference.type"

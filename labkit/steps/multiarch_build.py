@@ -7,8 +7,8 @@ from pathlib import Path
 
 from labkit.engine.endpoints import Endpoints
 from labkit.oci.registry import Registry
-from labkit.steps.builders import Builder, builder
-from labkit.steps.command import CommandResult, run_docker
+from labkit.engine.builders import Builder, builder
+from labkit.engine.commands import CommandResult, run_docker
 from labkit.steps.default_build import PLATFORMS
 
 REPOSITORY = "demo"

@@ -2,7 +2,7 @@
 
 import json
 
-from labkit.steps.builders import Builder, parse_buildx_ls
+from labkit.engine.builders import Builder, parse_buildx_ls
 from tests.conftest import DATA
 
 CAPTURE = (DATA / "buildx-ls.jsonl").read_text()

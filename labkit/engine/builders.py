@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from labkit.engine.endpoints import Endpoints
-from labkit.steps.command import run_docker
+from labkit.engine.commands import run_docker
 
 
 @dataclass(frozen=True)
