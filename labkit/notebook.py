@@ -8,11 +8,11 @@ from pathlib import Path
 from IPython.display import Markdown, display
 
 from labkit.engine import checks, sandbox
+from labkit.engine.commands import CommandResult
 from labkit.engine.endpoints import Endpoints
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.steps import dockerfile, multiarch_build
-from labkit.engine.commands import CommandResult
 from labkit.views.text import check_line, command_text
 
 

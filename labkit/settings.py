@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import platform as _platform
 import re
+import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,12 @@ def host_debian_arch() -> str:
     return _MACHINE_TO_DEBIAN.get(machine, machine)
 
 
+def default_mode() -> str:
+    """`sandbox` where the lab can run its own engine (Linux, root, apt), else `host` (the learner's Docker)."""
+    can_sandbox = sys.platform == "linux" and os.geteuid() == 0 and shutil.which("apt-get") is not None
+    return "sandbox" if can_sandbox else "host"
+
+
 def _xdg(var: str, fallback: str, environ: Mapping[str, str]) -> Path:
     return Path(environ.get(var) or Path.home() / fallback)
 
@@ -56,6 +64,9 @@ class Settings:
     base_suite: str = "trixie"
     base_arches: tuple[str, ...] = tuple(DEBIAN_PLATFORMS)
     host_arch: str = field(default_factory=host_debian_arch)
+    mode: str = "sandbox"
+    host_docker: str = ""
+    buildkit_image: str = "moby/buildkit:buildx-stable-1"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -81,6 +92,10 @@ class Settings:
                 + (f" (unknown: {', '.join(unknown)})." if unknown else "."),
                 f"Use names from: {', '.join(DEBIAN_PLATFORMS)}; or unset it to build all of them.",
             )
+        mode = _env("LABKIT_MODE", default_mode())
+        if mode not in ("sandbox", "host"):
+            raise LabError(f"LABKIT_MODE={mode!r} is not a mode of the lab.",
+                           "Use LABKIT_MODE=sandbox (the lab's own engine) or LABKIT_MODE=host (your Docker).")
         settings = cls(
             name=name,
             cache_dir=Path(_env("LABKIT_CACHE_DIR", str(cache_default))),
@@ -91,6 +106,8 @@ class Settings:
             engine_suite=_env("LABKIT_ENGINE_SUITE", "forky"),
             base_suite=_env("LABKIT_BASE_SUITE", "trixie"),
             base_arches=arches,
+            mode=mode,
+            host_docker=environ.get("LABKIT_DOCKER_HOST", ""),
         )
         longest = max(len(str(settings.socket(daemon))) for daemon in ("classic", "multiarch"))
         if longest > 100:
@@ -141,6 +158,11 @@ class Settings:
     def work_dir(self) -> Path:
         """The learner's working folder (the Dockerfile and build context), outside the repository."""
         return self.state_dir / "work"
+
+    @property
+    def host_dir(self) -> Path:
+        """Host mode's own folder: a DOCKER_CONFIG pointing at the learner's engine, and what the lab created there."""
+        return self.state_dir / "host"
 
     @property
     def lock_file(self) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from labkit.engine.endpoints import Endpoints
 from labkit.engine.commands import run_docker
+from labkit.engine.endpoints import Endpoints
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ class Endpoints:
 
     docker_cli: Path
     docker_config: Path
-    classic_context: str
-    multiarch_context: str
-    registry: str
+    classic_context: str  # where step 2 runs: the engine's default builder
+    multiarch_context: str  # where step 3 builds
+    registry: str  # host:port of the local registry
+    seed_builder: bool = False  # step 3 creates the experiment's docker-container builder (host mode)
+    buildkitd_config: Path | None = None  # lets that builder push to the plain-HTTP local registry
 
     def client(self, context: str) -> DockerClient:
         """A python-on-whales client for one context, using the lab's CLI and config folder."""

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from labkit.engine.endpoints import Endpoints
 from labkit.engine.commands import run_docker
+from labkit.engine.endpoints import Endpoints
 
 ImageStore = Literal["classic", "containerd", "unknown"]
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"

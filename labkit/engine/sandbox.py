@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.engine import processes
+from labkit.engine import network, processes
 from labkit.engine.endpoints import Endpoints
 from labkit.engine.processes import ProcessSpec
 from labkit.errors import LabError
 from labkit.oci.registry import Registry
-from labkit.provision import base_image, host, packages
+from labkit.provision import base_image, host, packages, registry_image
 from labkit.settings import Settings
 
 DAEMONS = {"classic": False, "multiarch": True}  # name -> containerd-snapshotter
@@ -123,16 +123,6 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def _port_is_free(address: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((address, port))
-        except OSError:
-            return False
-    return True
-
-
 def daemon_answers(sock: Path) -> bool:
     """True when a dockerd answers /_ping on its socket."""
     try:
@@ -151,7 +141,7 @@ def _start_registry(settings: Settings) -> None:
     _write_if_changed(settings.service_dir("registry") / "config.yml", registry_config(settings))
     if processes.owned_pid(spec) is not None:
         return
-    if not _port_is_free(settings.registry_host, settings.registry_port):
+    if not network.port_is_free(settings.registry_host, settings.registry_port):
         raise LabError(
             f"Port {settings.registry_port} on {settings.registry_host} is taken by another program, "
             "so the lab's registry cannot listen there.",
@@ -220,7 +210,9 @@ def up(settings: Settings, timeout: float = 60.0) -> Endpoints:
             _start_daemon(settings, name)
         _ensure_docker_config(settings)
         _wait(settings, timeout)
-        base_image.ensure_pushed(settings, Registry(settings.registry_address), record)
+        registry = Registry(settings.registry_address)
+        base_image.ensure_pushed(settings, registry, record)
+        registry_image.ensure_pushed(settings, registry, record)
     return endpoints(settings)
 
 

@@ -13,40 +13,16 @@ import io
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.oci import media
+from labkit.oci import image
+from labkit.oci.image import Blob, Image, TarEntry
 from labkit.oci.registry import Registry
 from labkit.provision.packages import FetchedPackage, busybox_deb
 from labkit.settings import DEBIAN_PLATFORMS, Settings
 
 REPOSITORY = "library/busybox"
 TAG = "latest"
-_EPOCH = "1970-01-01T00:00:00Z"
-_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-
-
-@dataclass(frozen=True)
-class Blob:
-    """Bytes to store, with their media type."""
-
-    media_type: str
-    data: bytes
-
-    @property
-    def digest(self) -> str:
-        """Content digest of the bytes."""
-        return media.digest_of(self.data)
-
-
-@dataclass(frozen=True)
-class BaseImage:
-    """Every blob and manifest of the base image, and its index."""
-
-    blobs: tuple[Blob, ...]
-    manifests: tuple[Blob, ...]
-    index: Blob
 
 
 def _busybox_binary(deb: Path) -> bytes:
@@ -70,30 +46,24 @@ def _applets(binary: bytes) -> list[str]:
     return sorted(set(names) - {"busybox"})
 
 
-def _entry(name: str, kind: bytes, mode: int, size: int = 0, target: str = "") -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode, info.size, info.linkname = kind, mode, size, target
-    info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-    return info
+def rootfs_entries(binary: bytes, applets: list[str]) -> list[TarEntry]:
+    """/bin/busybox, one symlink per applet, /etc/passwd and /etc/group, /root and /tmp."""
+    passwd = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"
+    group = b"root:x:0:\nnogroup:x:65534:\n"
+    entries = [TarEntry(f"{name}/", mode) for name, mode in (("bin", 0o755), ("etc", 0o755), ("root", 0o700), ("tmp", 0o1777))]
+    entries.append(TarEntry("bin/busybox", 0o755, binary))
+    entries += [TarEntry(f"bin/{applet}", 0o777, target="busybox") for applet in applets if applet != "busybox"]
+    entries += [TarEntry("etc/group", 0o644, group), TarEntry("etc/passwd", 0o644, passwd)]
+    return entries
 
 
 def layer_tar(binary: bytes, applets: list[str]) -> bytes:
-    """A reproducible root filesystem: /bin/busybox, applet links, /etc/passwd, /tmp."""
-    passwd = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"
-    group = b"root:x:0:\nnogroup:x:65534:\n"
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:
-        for directory, mode in (("bin", 0o755), ("etc", 0o755), ("root", 0o700), ("tmp", 0o1777)):
-            archive.addfile(_entry(directory + "/", tarfile.DIRTYPE, mode))
-        archive.addfile(_entry("bin/busybox", tarfile.REGTYPE, 0o755, len(binary)), io.BytesIO(binary))
-        for applet in applets:
-            archive.addfile(_entry(f"bin/{applet}", tarfile.SYMTYPE, 0o777, target="busybox"))
-        for name, data in (("etc/group", group), ("etc/passwd", passwd)):
-            archive.addfile(_entry(name, tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
-    return out.getvalue()
+    """A reproducible root filesystem for one platform."""
+    return image.layer(rootfs_entries(binary, applets)).data
 
 
-def _platform(arch: str) -> dict[str, str]:
+def platform_of(arch: str) -> dict[str, str]:
+    """The OCI platform of a Debian architecture (arm64 carries its variant, v8, as on Docker Hub)."""
     os_name, architecture, *variant = DEBIAN_PLATFORMS[arch].split("/")
     if arch == "arm64":
         variant = ["v8"]
@@ -103,61 +73,31 @@ def _platform(arch: str) -> dict[str, str]:
     return value
 
 
-def build(settings: Settings, record: list[FetchedPackage]) -> BaseImage:
+def host_layer(settings: Settings, record: list[FetchedPackage]) -> Blob:
+    """The busybox layer of this machine's architecture (a base for the lab's other images)."""
+    binary = _busybox_binary(settings.debs_dir / busybox_deb(settings, record, settings.host_arch).file)
+    return image.layer(rootfs_entries(binary, _applets(binary)))
+
+
+def build(settings: Settings, record: list[FetchedPackage]) -> Image:
     """Build every platform's manifest and the index, in memory."""
-    host_binary = _busybox_binary(settings.debs_dir / busybox_deb(settings, record, settings.host_arch).file)
-    applets = _applets(host_binary)
+    applets = _applets(_busybox_binary(settings.debs_dir / busybox_deb(settings, record, settings.host_arch).file))
     blobs: list[Blob] = []
-    manifests: list[Blob] = []
-    entries = []
+    manifests = []
     for arch in settings.base_arches:
         package = busybox_deb(settings, record, arch)
-        layer = Blob(media.LAYER_TAR, layer_tar(_busybox_binary(settings.debs_dir / package.file), applets))
-        platform = _platform(arch)
-        config = Blob(media.CONFIG, media.canonical_json({
-            **platform,
-            "created": _EPOCH,
-            "config": {"Cmd": ["sh"], "Env": _ENV},
-            "rootfs": {"type": "layers", "diff_ids": [layer.digest]},
-            "history": [{"created": _EPOCH, "created_by": f"{package.package} {package.version} ({arch}) from Debian"}],
-        }))
-        manifest = Blob(media.MANIFEST, media.canonical_json({
-            "schemaVersion": 2,
-            "mediaType": media.MANIFEST,
-            "config": media.descriptor(config.media_type, config.data),
-            "layers": [media.descriptor(layer.media_type, layer.data)],
-        }))
-        blobs += [layer, config]
-        manifests.append(manifest)
-        entries.append(media.descriptor(manifest.media_type, manifest.data, platform=platform))
-    index = Blob(media.INDEX, media.canonical_json({"schemaVersion": 2, "mediaType": media.INDEX, "manifests": entries}))
-    return BaseImage(tuple(blobs), tuple(manifests), index)
-
-
-def index_digest_file(settings: Settings) -> Path:
-    """Where the digest of the last built index is kept, to skip rebuilding it."""
-    return settings.cache_dir / "base-image.digest"
-
-
-def push(registry: Registry, image: BaseImage) -> str:
-    """Push blobs, manifests and the index (tagged `latest`); returns the index digest."""
-    for blob in image.blobs:
-        registry.push_blob(REPOSITORY, blob.data)
-    for manifest in image.manifests:
-        registry.put_manifest(REPOSITORY, manifest.digest, manifest.media_type, manifest.data)
-    return registry.put_manifest(REPOSITORY, TAG, image.index.media_type, image.index.data)
+        layer = image.layer(rootfs_entries(_busybox_binary(settings.debs_dir / package.file), applets))
+        platform = platform_of(arch)
+        platform_blobs, manifest = image.platform_image(
+            platform, [layer], {"Cmd": ["sh"], "Env": [image.PATH_ENV]},
+            f"{package.package} {package.version} ({arch}) from Debian")
+        blobs += platform_blobs
+        manifests.append((platform, manifest))
+    return image.index_of(manifests, blobs)
 
 
 def ensure_pushed(settings: Settings, registry: Registry, record: list[FetchedPackage]) -> str:
     """Make sure `busybox:latest` is in the registry; build and push it only when it is not."""
-    digest_file = index_digest_file(settings)
     inputs = ",".join(f"{arch}={busybox_deb(settings, record, arch).sha256}" for arch in settings.base_arches)
-    stamp = f"{inputs} -> "
-    text = digest_file.read_text() if digest_file.is_file() else ""
-    known = text[len(stamp):].strip() if text.startswith(stamp) else ""
-    served = registry.get_manifest(REPOSITORY, TAG)
-    if known and served is not None and served.digest == known:
-        return known
-    digest = push(registry, build(settings, record))
-    digest_file.write_text(f"{stamp}{digest}\n")
-    return digest
+    return image.ensure_pushed(registry, REPOSITORY, TAG, settings.cache_dir / "base-image.digest", inputs,
+                               lambda: build(settings, record))

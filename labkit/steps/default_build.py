@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.engine.endpoints import Endpoints
 from labkit.engine.commands import CommandResult, error_lines, run_docker
+from labkit.engine.endpoints import Endpoints
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
 TAG = "demo:multi"
@@ -25,9 +25,13 @@ class BuildAttempt:
         return [] if self.result.succeeded else error_lines(self.result.stderr)
 
 
-def build(endpoints: Endpoints, workdir: Path, context: str, platforms: tuple[str, ...] = PLATFORMS,
+def build(endpoints: Endpoints, workdir: Path, context: str | None = None, platforms: tuple[str, ...] = PLATFORMS,
           tag: str = TAG, legacy: bool = False) -> BuildAttempt:
-    """`docker build --platform … -t TAG .` on a context's default builder (`DOCKER_BUILDKIT=0` when legacy)."""
+    """`docker build --platform … -t TAG .` on a context's default builder (`DOCKER_BUILDKIT=0` when legacy).
+
+    The context defaults to the endpoints' `classic_context`, where step 2 runs.
+    """
+    context = context or endpoints.classic_context
     args = ["build", "--platform", ",".join(platforms), "-t", tag, str(workdir)]
     env = {"DOCKER_BUILDKIT": "0"} if legacy else {}
     result = run_docker(endpoints, context, args, workdir, env)

@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.engine.commands import CommandResult, run_docker
 from labkit.engine.endpoints import Endpoints
 from labkit.errors import LabError
 from labkit.oci import media
 from labkit.oci.registry import Registry
-from labkit.engine.commands import CommandResult, run_docker
 
 ATTESTATION = "attestation-manifest"
 REFERENCE_TYPE = "vnd.docker.reference.type"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.engine.endpoints import Endpoints
-from labkit.oci.registry import Registry
 from labkit.engine.builders import Builder, builder
 from labkit.engine.commands import CommandResult, run_docker
+from labkit.engine.endpoints import Endpoints
+from labkit.oci.registry import Registry
 from labkit.steps.default_build import PLATFORMS
 
 REPOSITORY = "demo"

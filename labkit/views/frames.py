@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from labkit.engine.sandbox import ServiceStatus
 from labkit.engine.builders import Builder
+from labkit.engine.sandbox import ServiceStatus
 from labkit.steps.inspect_index import IndexReport
 
 TWO_PLATFORMS = ("linux/amd64", "linux/arm64")

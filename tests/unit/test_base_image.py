@@ -6,7 +6,7 @@ import tarfile
 import pytest
 
 from labkit.oci import media
-from labkit.provision.base_image import _platform, layer_tar
+from labkit.provision.base_image import platform_of, layer_tar
 from labkit.settings import DEBIAN_PLATFORMS
 
 BINARY = b"\x7fELF synthetic busybox \x00\x01\x02" * 7
@@ -78,9 +78,9 @@ def test_passwd_defines_root_with_busybox_shell() -> None:
     ("riscv64", {"os": "linux", "architecture": "riscv64"}),
     ("s390x", {"os": "linux", "architecture": "s390x"}),
 ])
-def test_debian_architecture_maps_to_oci_platform(arch: str, expected: dict[str, str]) -> None:
-    assert _platform(arch) == expected
+def test_debian_architecture_maps_to_ociplatform_of(arch: str, expected: dict[str, str]) -> None:
+    assert platform_of(arch) == expected
 
 
-def test_every_debian_platform_has_a_mapping() -> None:
-    assert all(_platform(arch)["os"] == "linux" for arch in DEBIAN_PLATFORMS)
+def test_every_debianplatform_of_has_a_mapping() -> None:
+    assert all(platform_of(arch)["os"] == "linux" for arch in DEBIAN_PLATFORMS)
