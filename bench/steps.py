@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from labkit.engine import sandbox
+from labkit.engine import modes
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
 
@@ -31,7 +31,7 @@ def _timed(action: Callable[[], object]) -> float:
 
 def main() -> None:
     settings = Settings.from_env()
-    endpoints = sandbox.up(settings)
+    endpoints = modes.up(settings)
     workdir = dockerfile.write(settings.work_dir).workdir
     ref = multiarch_build.image_ref(endpoints)
     env = {**os.environ, "DOCKER_CONFIG": str(settings.docker_config), "BUILDKIT_PROGRESS": "quiet"}

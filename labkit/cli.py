@@ -1,40 +1,47 @@
-"""The `labkit` command: start, stop and inspect the sandbox."""
+"""The `labkit` command: start, stop and inspect the lab's engine; predict what the experiment will do."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from labkit.engine import sandbox
+from labkit.engine import doctor, modes
 from labkit.errors import LabError
 from labkit.provision import packages
 from labkit.settings import Settings
-from labkit.views.text import table
+from labkit.views.text import doctor_report, table
 
 
-def _up(settings: Settings, _: argparse.Namespace) -> int:
-    sandbox.up(settings)
-    print(table(("service", "state", "pid", "address"), [(r.service, r.state, r.pid, r.address) for r in sandbox.status(settings)]))
+def _status_table(settings: Settings) -> str:
+    return table(("service", "state", "pid", "address"), [(r.service, r.state, r.pid, r.address) for r in modes.status(settings)])
+
+
+def _up(settings: Settings, args: argparse.Namespace) -> int:
+    modes.up(settings, args.buildkit_tar)
+    print(_status_table(settings))
     return 0
 
 
 def _down(settings: Settings, _: argparse.Namespace) -> int:
-    stopped = sandbox.down(settings)
+    stopped = modes.down(settings)
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing of the lab was running")
     return 0
 
 
 def _status(settings: Settings, _: argparse.Namespace) -> int:
-    rows = sandbox.status(settings)
+    rows = modes.status(settings)
+    print(f"mode: {settings.mode}")
     print(table(("service", "state", "pid", "address", "log"), [(r.service, r.state, r.pid, r.address, r.log) for r in rows]))
-    return 0 if sandbox.is_up(settings) else 3
+    return 0 if modes.is_up(settings) else 3
 
 
 def _env(settings: Settings, args: argparse.Namespace) -> int:
     print("unset DOCKER_HOST")
-    for name, value in sandbox.environment(settings, args.daemon).items():
+    for name, value in modes.environment(settings, args.daemon).items():
         print(f"export {name}={shlex.quote(value)}")
     return 0
 
@@ -46,16 +53,32 @@ def _fetch(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(settings: Settings, args: argparse.Namespace) -> int:
+    endpoints = modes.prepare(settings)
+    facts = doctor.gather(settings, endpoints)
+    predictions = doctor.predict(facts)
+    if args.json:
+        print(json.dumps(doctor.as_json(facts, predictions), indent=2))
+        return 0
+    print(doctor_report(facts, predictions))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labkit", description="The multi-arch myth lab: its sandbox and its steps.")
+    parser = argparse.ArgumentParser(prog="labkit", description="The multi-arch myth lab: its engine and its steps.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="provision and start the sandbox (idempotent)").set_defaults(run=_up)
-    commands.add_parser("down", help="stop what the lab started").set_defaults(run=_down)
-    commands.add_parser("status", help="show every service of the sandbox").set_defaults(run=_status)
+    up = commands.add_parser("up", help="provision and start the lab's engine (idempotent)")
+    up.add_argument("--buildkit-tar", type=Path, help="host mode: load moby/buildkit from a `docker save` archive")
+    up.set_defaults(run=_up)
+    commands.add_parser("down", help="stop or remove what the lab started").set_defaults(run=_down)
+    commands.add_parser("status", help="show every service of the lab").set_defaults(run=_status)
     env = commands.add_parser("env", help="print export lines for a shell: eval \"$(labkit env classic)\"")
-    env.add_argument("daemon", choices=tuple(sandbox.DAEMONS))
+    env.add_argument("daemon", choices=("classic", "multiarch"))
     env.set_defaults(run=_env)
     commands.add_parser("fetch", help="download and unpack the packages; print what was fetched").set_defaults(run=_fetch)
+    doc = commands.add_parser("doctor", help="what your Docker is, and what each step will do on it")
+    doc.add_argument("--json", action="store_true", help="facts and predictions as JSON")
+    doc.set_defaults(run=_doctor)
     return parser
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from IPython.display import Markdown, display
 
-from labkit.engine import checks, sandbox
+from labkit.engine import checks, doctor, modes
 from labkit.engine.commands import CommandResult
 from labkit.engine.endpoints import Endpoints
 from labkit.oci.registry import Registry
@@ -32,13 +32,15 @@ class Lab:
 def open_lab() -> Lab:
     """The running sandbox; started first when it is not running (and says so)."""
     settings = Settings.from_env()
-    if sandbox.is_up(settings):
-        print("The sandbox was already running.")
-        endpoints = sandbox.endpoints(settings)
+    where = "the sandbox" if settings.mode == "sandbox" else "host mode (your Docker engine)"
+    if modes.is_up(settings):
+        print(f"The lab runs on {where}; it was already up.")
+        endpoints = modes.endpoints(settings)
     else:
-        print("The sandbox was not running: starting it (the first time this downloads about 85 MB) ...")
-        endpoints = sandbox.up(settings)
-        print("The sandbox is running.")
+        first = " (the first time this downloads about 85 MB)" if settings.mode == "sandbox" else ""
+        print(f"The lab runs on {where}; starting it{first} ...")
+        endpoints = modes.up(settings)
+        print("It is up.")
     return Lab(settings, endpoints)
 
 
@@ -55,6 +57,11 @@ def verify(condition: bool, what: str) -> None:
     if not condition:
         raise AssertionError(f"Not verified: {what}. Rerun the notebook from the top; if it still fails, run `labkit status`.")
     print(f"[OK] Verified: {what}")
+
+
+def predictions(lab: Lab) -> list[doctor.Prediction]:
+    """The doctor's prediction for each step on this lab's engine."""
+    return doctor.predict(doctor.gather(lab.settings, lab.endpoints))
 
 
 def show(result: CommandResult, output: str | None = None) -> None:

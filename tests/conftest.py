@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.engine import sandbox
+from labkit.engine import modes
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 
@@ -42,4 +42,4 @@ def untouched_before() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def lab(settings: Settings, untouched_before: dict[str, str]) -> Iterator[Endpoints]:
     """The real sandbox, started when needed. A sandbox that cannot start fails the tests; it never skips them."""
-    yield sandbox.up(settings)
+    yield modes.up(settings)

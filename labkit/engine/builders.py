@@ -19,6 +19,7 @@ class Builder:
     buildkit: str
     platforms: tuple[str, ...]
     error: str
+    current: bool = False
 
 
 def parse_buildx_ls(text: str) -> list[Builder]:
@@ -36,6 +37,7 @@ def parse_buildx_ls(text: str) -> list[Builder]:
             buildkit=node.get("Version", ""),
             platforms=tuple(node.get("Platforms") or ()),
             error=item.get("Err", ""),
+            current=bool(item.get("Current", False)),
         ))
     return builders
 

@@ -6,7 +6,7 @@ import importlib.util
 import sys
 from dataclasses import dataclass
 
-from labkit.engine import facts, sandbox
+from labkit.engine import facts, modes, sandbox
 from labkit.provision import host, packages
 from labkit.settings import Settings
 
@@ -20,11 +20,34 @@ class Check:
     next_step: str
 
 
+def _python_checks() -> list[Check]:
+    missing = [name for name in ("python_on_whales", "pandas", "nbval", "jupyterlab") if importlib.util.find_spec(name) is None]
+    return [
+        Check(sys.version_info >= (3, 11), "Python 3.11 or newer", "installing Python 3.11+ and running `make setup`"),
+        Check(not missing, "python-on-whales, pandas, nbval and jupyterlab are installed",
+              f"`make setup` (missing: {', '.join(missing)})"),
+    ]
+
+
+def _host_checks(settings: Settings) -> list[Check]:
+    endpoints = modes.endpoints(settings)
+    engine = facts.engine_facts(endpoints, endpoints.classic_context)
+    rows = {row.service: row for row in modes.status(settings)}
+    return [
+        *_python_checks(),
+        Check(engine.answers, f"your Docker engine answers ({engine.engine_version or engine.error})",
+              "starting Docker, or setting LABKIT_DOCKER_HOST"),
+        Check(bool(engine.buildx_version), "the buildx plugin is installed", "installing docker-buildx-plugin"),
+        Check(rows.get("registry") is not None and rows["registry"].state == "running",
+              f"the lab's registry container answers on {endpoints.registry}", "`labkit up`"),
+    ]
+
+
 def environment(settings: Settings) -> list[Check]:
     """Every check, in the order a problem should be fixed."""
+    if settings.mode == "host":
+        return _host_checks(settings)
     rows = {row.service: row for row in sandbox.status(settings)}
-    missing = [name for name in ("python_on_whales", "pandas", "nbval", "jupyterlab")
-               if importlib.util.find_spec(name) is None]
     record = {(p.package, p.arch) for p in packages.read_record(settings)}
     engine_fetched = all((name, settings.host_arch) in record for name in packages.ENGINE_PACKAGES)
 
@@ -35,9 +58,7 @@ def environment(settings: Settings) -> list[Check]:
         return facts.image_store(sandbox.endpoints(settings), name) if running(name) else "unknown"
 
     return [
-        Check(sys.version_info >= (3, 11), "Python 3.11 or newer", "installing Python 3.11+ and running `make setup`"),
-        Check(not missing, "python-on-whales, pandas, nbval and jupyterlab are installed",
-              f"`make setup` (missing: {', '.join(missing)})"),
+        *_python_checks(),
         Check(engine_fetched, "Docker engine, CLI, buildx, containerd and registry fetched from Debian",
               "`labkit up` (it downloads them once)"),
         Check(host.emulator_registered(settings), f"QEMU user emulation registered ({host.emulator_name(settings)})",

@@ -245,11 +245,6 @@ def _base_image_status(settings: Settings, registry_up: bool) -> ServiceStatus:
     return ServiceStatus("base image", state, None, reference, "")
 
 
-def is_up(settings: Settings) -> bool:
-    """True when every service answers."""
-    return all(row.state == "running" or row.state.startswith(("registered", "pushed")) for row in status(settings))
-
-
 def environment(settings: Settings, daemon: str) -> dict[str, str]:
     """Variables that point a shell's `docker` at one sandbox daemon."""
     if daemon not in DAEMONS:

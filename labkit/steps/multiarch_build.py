@@ -8,6 +8,7 @@ from pathlib import Path
 from labkit.engine.builders import Builder, builder
 from labkit.engine.commands import CommandResult, run_docker
 from labkit.engine.endpoints import Endpoints
+from labkit.engine.facts import image_store
 from labkit.oci.registry import Registry
 from labkit.steps.default_build import PLATFORMS
 
@@ -43,6 +44,63 @@ def bootstrap(endpoints: Endpoints, name: str) -> BuilderReady:
     result = run_docker(endpoints, endpoints.multiarch_context, ["buildx", "inspect", "--bootstrap", name])
     found = builder(endpoints, endpoints.multiarch_context, name) if result.succeeded else None
     return BuilderReady(result, found)
+
+
+@dataclass(frozen=True)
+class BuilderChoice:
+    """Which builder step 3 uses, why, and the commands that decided it."""
+
+    path: str
+    why: str
+    commands: tuple[CommandResult, ...]
+    builder: Builder | None
+
+    @property
+    def ready(self) -> bool:
+        """True when a builder that can build several platforms is in use."""
+        return self.builder is not None
+
+
+def prepare_builder(endpoints: Endpoints) -> BuilderChoice:
+    """The builder for step 3.
+
+    In the sandbox: the multiarch daemon's own builder (docker driver, containerd image store).
+    In host mode: the experiment's `docker buildx create --name multiarch --use` (docker-container driver);
+    when its moby/buildkit image cannot be had, the engine's default builder if its image store allows
+    several platforms; otherwise nothing, and `why` says what is missing.
+    """
+    context = endpoints.multiarch_context
+    if not endpoints.seed_builder:
+        ready = bootstrap(endpoints, context)
+        why = "the multiarch daemon uses the containerd image store, so its own builder (docker driver) can build several platforms"
+        return BuilderChoice("the engine's default builder", why, (ready.result,), ready.builder)
+    name = endpoints.seed_builder
+    commands = []
+    if builder(endpoints, context, name) is None:
+        create = ["buildx", "create", "--name", name, "--use", "--driver-opt", "network=host"]
+        if endpoints.buildkitd_config is not None:
+            create += ["--buildkitd-config", str(endpoints.buildkitd_config)]
+        commands.append(run_docker(endpoints, context, create))
+    else:
+        commands.append(run_docker(endpoints, context, ["buildx", "use", name]))
+    ready = bootstrap(endpoints, name)
+    commands.append(ready.result)
+    if ready.builder is not None:
+        why = f"the {name} builder (docker-container driver) started from the moby/buildkit image"
+        return BuilderChoice("the experiment's docker-container builder", why, tuple(commands), ready.builder)
+    reason = (ready.result.stderr.strip().splitlines() or ["it did not start"])[-1]
+    if image_store(endpoints, context) == "containerd":
+        commands.append(run_docker(endpoints, context, ["buildx", "use", context]))
+        fallback = bootstrap(endpoints, context)
+        commands.append(fallback.result)
+        why = (f"the {name} builder could not start ({reason}); the engine uses the containerd image store, "
+               "so its default builder (docker driver) can build several platforms")
+        return BuilderChoice("the engine's default builder (fallback)", why, tuple(commands), fallback.builder)
+    why = (f"the {name} builder could not start ({reason}), and the engine uses the classic image store, "
+           "whose default builder cannot build several platforms. Load moby/buildkit "
+           "(`labkit up --buildkit-tar FILE`, saved with `docker save moby/buildkit:buildx-stable-1` on a connected "
+           "machine), turn on the containerd image store, or use the sandbox")
+    return BuilderChoice("none", why, tuple(commands), None)
 
 
 def build_and_push(endpoints: Endpoints, workdir: Path, platforms: tuple[str, ...] = PLATFORMS,

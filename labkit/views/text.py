@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from labkit.engine.doctor import Facts, Prediction
 from labkit.steps.inspect_index import IndexReport
 
 
@@ -51,3 +52,32 @@ def digest_proof(report: IndexReport) -> str:
         f"digest the registry gives it:  {report.served_digest}",
         f"equal: {report.computed_digest == report.served_digest}",
     ])
+
+
+def _first(names: Sequence[str], shown: int = 3) -> str:
+    if not names:
+        return "none"
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def doctor_report(facts: Facts, predictions: Sequence[Prediction]) -> str:
+    """The doctor's facts, then one prediction per step."""
+    build, multi = facts.build_engine, facts.multiarch_engine
+    current = facts.current_builder
+    lines = [
+        f"mode:                  {facts.mode}",
+        f"docker CLI:            {build.cli_version or 'missing'}",
+        f"buildx:                {build.buildx_version or 'missing'}",
+        f"engine (step 2):       {build.engine_version or 'not answering'}, {build.image_store} image store",
+        f"engine (step 3):       {multi.engine_version or 'not answering'}, {multi.image_store} image store",
+        f"current builder:       {current.name + ' (' + current.driver + ' driver)' if current else '-'}",
+        "builders:              " + (", ".join(f"{b.name} ({b.driver or b.status})" for b in facts.builders) or "-"),
+        f"QEMU emulators:        {_first(facts.qemu)}",
+        f"registry port {facts.registry_port}:    {'free' if facts.registry_port_free else 'in use'}",
+        f"moby/buildkit image:   {'loaded' if facts.buildkit_image_present else 'not loaded'}",
+        f"Docker Hub:            {'reachable' if facts.docker_hub_reachable else 'unreachable'}",
+        "",
+        table(("step", "prediction", "why"), [(p.step, p.outcome, p.why) for p in predictions]),
+    ]
+    return "\n".join(lines)

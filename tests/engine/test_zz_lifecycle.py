@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from labkit.engine import inventory, processes, sandbox
+from labkit.engine import inventory, modes, processes, sandbox
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 from tests.conftest import WATCHED, tree_hash
@@ -55,7 +55,7 @@ def test_down_leaves_no_process_and_up_recovers(lab: Endpoints, settings: Settin
     assert not any(settings.socket(name).exists() for name in sandbox.DAEMONS)
     result = labkit("up")
     assert result.returncode == 0, result.stderr
-    assert sandbox.is_up(settings)
+    assert modes.is_up(settings)
 
 
 def test_user_docker_folders_are_untouched(lab: Endpoints, untouched_before: dict[str, str]) -> None:

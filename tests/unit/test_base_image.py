@@ -6,7 +6,7 @@ import tarfile
 import pytest
 
 from labkit.oci import media
-from labkit.provision.base_image import platform_of, layer_tar
+from labkit.provision.base_image import layer_tar, platform_of
 from labkit.settings import DEBIAN_PLATFORMS
 
 BINARY = b"\x7fELF synthetic busybox \x00\x01\x02" * 7
