@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from IPython.display import Markdown, display
@@ -11,8 +11,9 @@ from labkit.engine import checks, doctor, modes
 from labkit.engine.commands import CommandResult
 from labkit.engine.endpoints import Endpoints
 from labkit.oci.registry import Registry
-from labkit.settings import Settings
-from labkit.steps import dockerfile, multiarch_build
+from labkit.settings import Settings, default_mode
+from labkit.steps import default_build, dockerfile, multiarch_build
+from labkit.steps.default_build import BuildAttempt
 from labkit.views.text import check_line, command_text
 
 
@@ -62,6 +63,30 @@ def verify(condition: bool, what: str) -> None:
 def predictions(lab: Lab) -> list[doctor.Prediction]:
     """The doctor's prediction for each step on this lab's engine."""
     return doctor.predict(doctor.gather(lab.settings, lab.endpoints))
+
+
+def say_prediction(lab: Lab, step: str) -> doctor.Prediction:
+    """Print the doctor's prediction for one step (by its number) before the step runs."""
+    found = next(p for p in predictions(lab) if p.step.startswith(step))
+    print(f"The doctor's prediction for step {found.step!r}: it {found.outcome} here, because {found.why}.")
+    return found
+
+
+def failure_on_classic_store(lab: Lab, attempt: BuildAttempt) -> None:
+    """When step 2 succeeded on this engine, run it where the classic image store still refuses it: the sandbox."""
+    if not attempt.result.succeeded:
+        print("This engine refused the build: the failure above is the one the experiment describes.")
+        return
+    print("The build succeeded here: this engine's builder can build several platforms (see the prediction above).")
+    sandbox_settings = replace(lab.settings, mode="sandbox")
+    if default_mode() != "sandbox":
+        print("To see the failure, run the lab's sandbox (Linux, as root) or an engine that uses the classic image store.")
+        return
+    print("The same build on the sandbox's classic daemon (classic image store):")
+    endpoints = modes.up(sandbox_settings)
+    dockerfile.write(sandbox_settings.work_dir)
+    classic = default_build.build(endpoints, sandbox_settings.work_dir)
+    show(classic.result, "\n".join(classic.error))
 
 
 def show(result: CommandResult, output: str | None = None) -> None:

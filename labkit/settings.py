@@ -30,6 +30,9 @@ DEBIAN_PLATFORMS: dict[str, str] = {
     "s390x": "linux/s390x",
 }
 
+# The image a docker-container builder runs (`docker buildx create`), from Docker Hub.
+BUILDKIT_IMAGE = "moby/buildkit:buildx-stable-1"
+
 _MACHINE_TO_DEBIAN = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -66,7 +69,7 @@ class Settings:
     host_arch: str = field(default_factory=host_debian_arch)
     mode: str = "sandbox"
     host_docker: str = ""
-    buildkit_image: str = "moby/buildkit:buildx-stable-1"
+    buildkit_image: str = BUILDKIT_IMAGE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,8 @@ def tree_hash(root: Path) -> str:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings.from_env()
+    """The sandbox's settings (whatever LABKIT_MODE says: these tests are about the sandbox)."""
+    return Settings.from_env({**os.environ, "LABKIT_MODE": "sandbox"})
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from labkit.engine.commands import CommandResult, run_docker
 from labkit.engine.endpoints import Endpoints
 from labkit.engine.facts import image_store
 from labkit.oci.registry import Registry
+from labkit.settings import BUILDKIT_IMAGE
 from labkit.steps.default_build import PLATFORMS
 
 REPOSITORY = "demo"
@@ -88,7 +89,8 @@ def prepare_builder(endpoints: Endpoints) -> BuilderChoice:
     if ready.builder is not None:
         why = f"the {name} builder (docker-container driver) started from the moby/buildkit image"
         return BuilderChoice("the experiment's docker-container builder", why, tuple(commands), ready.builder)
-    reason = (ready.result.stderr.strip().splitlines() or ["it did not start"])[-1]
+    error = (ready.result.stderr.strip().splitlines() or ["it did not start"])[-1]
+    reason = f"it needs the {BUILDKIT_IMAGE} image, which could not be had: {error}"
     if image_store(endpoints, context) == "containerd":
         commands.append(run_docker(endpoints, context, ["buildx", "use", context]))
         fallback = bootstrap(endpoints, context)

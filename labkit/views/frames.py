@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from labkit.engine.builders import Builder
+from labkit.engine.doctor import Prediction
 from labkit.engine.sandbox import ServiceStatus
 from labkit.steps.inspect_index import IndexReport
 
@@ -38,3 +39,8 @@ def builders_table(builders: Sequence[Builder]) -> pd.DataFrame:
 def status_table(rows: Sequence[ServiceStatus]) -> pd.DataFrame:
     """One row per sandbox service and its state."""
     return pd.DataFrame([(row.service, row.state) for row in rows], columns=["service", "state"])
+
+
+def predictions_table(predictions: Sequence[Prediction]) -> pd.DataFrame:
+    """One row per step: what the doctor predicts, and why."""
+    return pd.DataFrame([(p.step, p.outcome, p.why) for p in predictions], columns=["step", "prediction", "why"])
