@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from IPython import get_ipython
 from IPython.display import Markdown, display
 
 from labkit.engine import checks, doctor, modes
 from labkit.engine.commands import CommandResult
 from labkit.engine.endpoints import Endpoints
+from labkit.errors import LabError
 from labkit.oci.registry import Registry
 from labkit.settings import Settings, default_mode
 from labkit.steps import default_build, dockerfile, multiarch_build
@@ -30,8 +35,16 @@ class Lab:
         return self.settings.work_dir
 
 
+def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
+    """Show a LabError as its message and next step, not as a traceback."""
+    print(f"labkit: {value}", file=sys.stderr)
+
+
 def open_lab() -> Lab:
     """The running sandbox; started first when it is not running (and says so)."""
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((LabError,), _show_lab_error)
     settings = Settings.from_env()
     where = "the sandbox" if settings.mode == "sandbox" else "host mode (your Docker engine)"
     if modes.is_up(settings):
@@ -78,11 +91,12 @@ def failure_on_classic_store(lab: Lab, attempt: BuildAttempt) -> None:
         print("This engine refused the build: the failure above is the one the experiment describes.")
         return
     print("The build succeeded here: this engine's builder can build several platforms (see the prediction above).")
-    sandbox_settings = replace(lab.settings, mode="sandbox")
     if default_mode() != "sandbox":
         print("To see the failure, run the lab's sandbox (Linux, as root) or an engine that uses the classic image store.")
         return
     print("The same build on the sandbox's classic daemon (classic image store):")
+    sandbox_settings = Settings.from_env({**{k: v for k, v in os.environ.items() if not k.startswith("LABKIT_")},
+                                          "LABKIT_MODE": "sandbox"})
     endpoints = modes.up(sandbox_settings)
     dockerfile.write(sandbox_settings.work_dir)
     classic = default_build.build(endpoints, sandbox_settings.work_dir)

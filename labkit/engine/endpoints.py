@@ -17,6 +17,7 @@ class Endpoints:
     classic_context: str  # where step 2 runs: the engine's default builder
     multiarch_context: str  # where step 3 builds
     registry: str  # host:port of the local registry
+    mirror: str = ""  # host:port of a registry that serves docker.io for this engine (the sandbox's), if any
     seed_builder: str = ""  # host mode: name of the docker-container builder step 3 creates, as the experiment does
     buildkitd_config: Path | None = None  # lets that builder push to the plain-HTTP local registry
 

@@ -98,7 +98,7 @@ def _link_plugins(settings: Settings) -> None:
 
 def endpoints(settings: Settings) -> Endpoints:
     """The learner's engine as the steps see it (two contexts in the lab's own config)."""
-    port = _state(settings).get("registry_port", settings.registry_port)
+    port = _state(settings).get("registry_port", settings.registry_port + 1)
     return Endpoints(docker_cli(settings), _config(settings), CONTEXTS[0], CONTEXTS[1], f"127.0.0.1:{port}",
                      seed_builder=str(_state(settings).get("builder", BUILDER)),
                      buildkitd_config=settings.host_dir / "buildkitd.toml")
@@ -135,7 +135,8 @@ def _start_registry(settings: Settings, ends: Endpoints) -> None:
         return
     for stale in _registry_containers(client, settings):
         client.container.remove(stale, force=True)
-    port = network.free_port("127.0.0.1", settings.registry_port)
+    # From the port after the sandbox's on: host mode can run beside the sandbox (and macOS's AirPlay holds 5000).
+    port = network.free_port("127.0.0.1", settings.registry_port + 1)
     has_bridge = any(n.name == "bridge" for n in client.network.list())
     name = f"multiarch-lab-registry-{settings.name}"
     try:

@@ -102,7 +102,8 @@ def registry_config(settings: Settings) -> str:
 
 def endpoints(settings: Settings) -> Endpoints:
     """The sandbox as the steps see it."""
-    return Endpoints(settings.bin_dir / "docker", settings.docker_config, "classic", "multiarch", settings.registry_address)
+    return Endpoints(settings.bin_dir / "docker", settings.docker_config, "classic", "multiarch", settings.registry_address,
+                     mirror=settings.registry_address)
 
 
 @contextmanager

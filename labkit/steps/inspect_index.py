@@ -7,7 +7,7 @@ proof and the diagram are all built from them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from labkit.engine.commands import CommandResult, run_docker
@@ -112,6 +112,19 @@ def read_index(endpoints: Endpoints, repository: str, tag: str) -> IndexReport:
         if found is not None:
             manifests[item["digest"]] = found.json()
     return parse_index(ref, served.media_type, served.digest, served.data, manifests)
+
+
+def base_image(endpoints: Endpoints, repository: str = "library/busybox", tag: str = "latest") -> IndexReport:
+    """The index `FROM busybox` resolves to: from the engine's docker.io mirror, else from Docker Hub."""
+    if endpoints.mirror:
+        return read_index(replace(endpoints, registry=endpoints.mirror), repository, tag)
+    ref = f"docker.io/{repository}:{tag}"
+    result = run_docker(endpoints, endpoints.multiarch_context, ["buildx", "imagetools", "inspect", "--raw", ref])
+    if not result.succeeded:
+        raise LabError(f"{ref} could not be read from Docker Hub: {result.stderr.strip()[-200:]}",
+                       "Check your internet connection, or use the sandbox, which serves busybox itself.")
+    raw = result.stdout.encode()
+    return parse_index(ref, json.loads(raw).get("mediaType", ""), media.digest_of(raw), raw, {})
 
 
 def imagetools_inspect(endpoints: Endpoints, image_ref: str) -> CommandResult:
