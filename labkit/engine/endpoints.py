@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from python_on_whales import DockerClient
+
+from labkit.errors import LabError
 
 
 @dataclass(frozen=True)
@@ -34,3 +37,15 @@ class Endpoints:
     def multiarch(self) -> DockerClient:
         """The engine whose builder can build several platforms."""
         return self.client(self.multiarch_context)
+
+
+def require_context(endpoints: Endpoints, context: str) -> None:
+    """Stop with a LabError when the lab's config folder has no such context.
+
+    The CLI keeps each context's metadata under contexts/meta/<sha256 of its name>/, so this needs no command.
+    """
+    meta = endpoints.docker_config / "contexts" / "meta"
+    if context != "default" and not (meta / hashlib.sha256(context.encode()).hexdigest() / "meta.json").is_file():
+        known = {c.name for c in endpoints.client("default").context.list()}
+        raise LabError(f"There is no Docker context called {context!r} in the lab's config.",
+                       f"Use one of: {', '.join(sorted(known))} (or run `labkit up`).")

@@ -49,19 +49,33 @@ def is_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _find_by_argv(argv: list[str]) -> int | None:
+    """A live process started with exactly this command line (the lab's own paths are in it)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _cmdline(int(entry.name)) == argv and is_alive(int(entry.name)):
+            return int(entry.name)
+    return None
+
+
 def owned_pid(spec: ProcessSpec) -> int | None:
-    """The pid in the pid file if that process is alive and is this service; stale pid files are removed."""
+    """The live process of this service: by its pid file, else by its exact command line (the pid file is rewritten).
+
+    A pid file naming a dead or foreign process is stale and removed; that process is never signalled.
+    """
     try:
         pid = int(spec.pid_file.read_text().strip())
+        if is_alive(pid) and _cmdline(pid) == list(spec.argv):
+            return pid
     except FileNotFoundError:
-        return None
+        pass
     except (OSError, ValueError):  # unreadable or corrupt: stale
-        spec.pid_file.unlink(missing_ok=True)
-        return None
-    if is_alive(pid) and _cmdline(pid) == list(spec.argv):
-        return pid
+        pass
     spec.pid_file.unlink(missing_ok=True)
-    return None
+    orphan = _find_by_argv(list(spec.argv))
+    if orphan is not None:  # its pid file was lost (a crash, or its folder removed): adopt it
+        spec.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        spec.pid_file.write_text(f"{orphan}\n")
+    return orphan
 
 
 def start(spec: ProcessSpec) -> int:

@@ -156,7 +156,11 @@ def _start_daemon(settings: Settings, name: str) -> None:
     spec = daemon_spec(settings, name)
     _write_if_changed(settings.service_dir(name) / "daemon.json", json.dumps(daemon_config(settings, name), indent=2) + "\n")
     if processes.owned_pid(spec) is not None:
-        return
+        data = settings.service_dir(name) / "data"
+        if data.is_dir() and any(data.iterdir()):
+            return
+        print(f"labkit: the {name} daemon's data folder was emptied or removed under it; restarting it", flush=True)
+        processes.stop(spec)
     settings.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     for stale in (settings.socket(name), settings.run_dir / f"{name}.pid"):
         stale.unlink(missing_ok=True)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.engine.commands import CommandResult, error_lines, run_docker
-from labkit.engine.endpoints import Endpoints
+from labkit.engine.endpoints import Endpoints, require_context
+from labkit.steps import inputs
 
 PLATFORMS = ("linux/amd64", "linux/arm64")
 TAG = "demo:multi"
@@ -32,6 +33,9 @@ def build(endpoints: Endpoints, workdir: Path, context: str | None = None, platf
     The context defaults to the endpoints' `classic_context`, where step 2 runs.
     """
     context = context or endpoints.classic_context
+    platforms, tag = inputs.platforms(platforms), inputs.image_ref(tag)
+    inputs.build_folder(workdir)
+    require_context(endpoints, context)
     args = ["build", "--platform", ",".join(platforms), "-t", tag, str(workdir)]
     env = {"DOCKER_BUILDKIT": "0"} if legacy else {}
     result = run_docker(endpoints, context, args, workdir, env)

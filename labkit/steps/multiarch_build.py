@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.engine.builders import Builder, builder
+from labkit.engine.builders import Builder, builder, list_builders
 from labkit.engine.commands import CommandResult, run_docker
 from labkit.engine.endpoints import Endpoints
 from labkit.engine.facts import image_store
+from labkit.errors import LabError
 from labkit.oci.registry import Registry
 from labkit.settings import BUILDKIT_IMAGE
+from labkit.steps import inputs
 from labkit.steps.default_build import PLATFORMS
 
 REPOSITORY = "demo"
@@ -42,6 +44,9 @@ def image_ref(endpoints: Endpoints, repository: str = REPOSITORY, tag: str = TAG
 
 def bootstrap(endpoints: Endpoints, name: str) -> BuilderReady:
     """`docker buildx inspect --bootstrap NAME`, then that builder's driver, status and platforms."""
+    known = [b.name for b in list_builders(endpoints, endpoints.multiarch_context)]
+    if name not in known:
+        raise LabError(f"There is no builder called {name!r}.", f"Use one of: {', '.join(known)}.")
     result = run_docker(endpoints, endpoints.multiarch_context, ["buildx", "inspect", "--bootstrap", name])
     found = builder(endpoints, endpoints.multiarch_context, name) if result.succeeded else None
     return BuilderReady(result, found)
@@ -111,7 +116,9 @@ def build_and_push(endpoints: Endpoints, workdir: Path, platforms: tuple[str, ..
 
     `options` replaces `--push`, e.g. `("--provenance=false", "--output", "type=registry,oci-mediatypes=true")`.
     """
-    ref = image_ref(endpoints, repository, tag)
+    ref = inputs.image_ref(image_ref(endpoints, repository, tag))
+    platforms = inputs.platforms(platforms)
+    inputs.build_folder(workdir)
     args = ["buildx", "build", "--platform", ",".join(platforms), "-t", ref, *options, str(workdir)]
     result = run_docker(endpoints, endpoints.multiarch_context, args, workdir)
     served = Registry(endpoints.registry).get_manifest(repository, tag) if result.succeeded else None

@@ -1,0 +1,72 @@
+"""Bad input against the real engine: a LabError that says what to try, never a traceback, and nothing changed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from labkit.engine.endpoints import Endpoints
+from labkit.errors import LabError
+from labkit.oci.registry import Registry
+from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path) -> Path:
+    return dockerfile.write(tmp_path / "work").workdir
+
+
+def _images(lab: Endpoints) -> set[str]:
+    return {tag for image in lab.classic.image.list() for tag in image.repo_tags}
+
+
+def test_bad_platforms_and_tags_change_nothing(lab: Endpoints, workdir: Path) -> None:
+    before = _images(lab)
+    for call in (
+        lambda: default_build.build(lab, workdir, platforms=("linux/amd64,linux/arm64",)),
+        lambda: default_build.build(lab, workdir, platforms=("linux/arm/v9",)),
+        lambda: default_build.build(lab, workdir, platforms=()),
+        lambda: default_build.build(lab, workdir, tag="Demo:Multi"),
+        lambda: multiarch_build.build_and_push(lab, workdir, tag="bad tag"),
+        lambda: multiarch_build.build_and_push(lab, workdir, platforms=("linux/arm/v9",)),
+    ):
+        with pytest.raises(LabError):
+            call()
+    assert _images(lab) == before
+
+
+def test_a_missing_folder_or_dockerfile_is_refused(lab: Endpoints, tmp_path: Path) -> None:
+    with pytest.raises(LabError, match="does not exist"):
+        default_build.build(lab, tmp_path / "missing")
+    with pytest.raises(LabError, match="no Dockerfile"):
+        multiarch_build.build_and_push(lab, tmp_path)
+
+
+def test_unknown_context_and_builder_names_are_refused(lab: Endpoints, workdir: Path) -> None:
+    with pytest.raises(LabError, match="no Docker context called 'nope'") as raised:
+        default_build.build(lab, workdir, context="nope")
+    assert "classic" in raised.value.next_step
+    with pytest.raises(LabError, match="no builder called 'nope'") as raised:
+        multiarch_build.bootstrap(lab, "nope")
+    assert "multiarch" in raised.value.next_step
+
+
+def test_a_registry_that_does_not_answer_is_named(lab: Endpoints) -> None:
+    silent = replace(lab, registry="127.0.0.1:1")
+    with pytest.raises(LabError) as raised:
+        inspect_index.read_index(silent, "demo", "multi")
+    assert "127.0.0.1:1 does not answer" in raised.value.what
+    assert not Registry("127.0.0.1:1").ping()
+
+
+def test_the_command_line_refuses_bad_input_without_a_traceback() -> None:
+    for args, code in ((["env", "nope"], 2), (["frobnicate"], 2)):
+        result = subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, check=False)
+        assert result.returncode == code and "Traceback" not in result.stderr and "usage:" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "labkit", "status"], capture_output=True, text=True, check=False,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "LABKIT_REGISTRY_PORT": "http"})
+    assert result.returncode == 2 and "LABKIT_REGISTRY_PORT" in result.stderr and "Traceback" not in result.stderr
