@@ -123,14 +123,14 @@ def prepare(settings: Settings) -> Endpoints:
 
 
 def _registry_containers(client: DockerClient, settings: Settings) -> list[str]:
-    return [c.id for c in client.container.list(all=True, filters={"label": f"{LABEL}={settings.name}"})]
+    return [c.id for c in client.container.list(all=True, filters=[("label", f"{LABEL}={settings.name}")])]
 
 
 def _start_registry(settings: Settings, ends: Endpoints) -> None:
     client = ends.client(CONTEXTS[0])
     state = _state(settings)
     port = int(str(state.get("registry_port", 0)) or 0)
-    running = [c for c in client.container.list(filters={"label": f"{LABEL}={settings.name}"})]
+    running = [c for c in client.container.list(filters=[("label", f"{LABEL}={settings.name}")])]
     if running and port and Registry(f"127.0.0.1:{port}").ping():
         return
     for stale in _registry_containers(client, settings):
