@@ -7,7 +7,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 NBVAL  := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-current-env --nbval-cell-timeout=300
 
-.PHONY: setup up down status lab test unit run outputs bench-up bench-steps help
+.PHONY: setup up down status lab test unit run outputs bench-up bench-steps soak help
 
 help:
 	@echo "make lab       set everything up, start the sandbox, open JupyterLab on 127.0.0.1"
@@ -17,6 +17,7 @@ help:
 	@echo "make up|down|status   start, stop or show the sandbox"
 	@echo "make bench-up  benchmark cold and warm 'labkit up' and memory"
 	@echo "make bench-steps  steps 2-4 through labkit vs raw docker, and 'make run' warm"
+	@echo "make soak ROUNDS=N  N rounds of up, whole lab, down, with random faults injected"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +55,7 @@ bench-up: setup
 
 bench-steps: up
 	$(BIN)/python bench/steps.py
+
+ROUNDS ?= 20
+soak: setup
+	ROUNDS=$(ROUNDS) $(BIN)/python bench/soak.py

@@ -33,17 +33,20 @@ class ListeningSocket:
 
 
 def lab_processes(settings: Settings, proc: Path = Path("/proc")) -> list[LabProcess]:
-    """Processes whose executable lives under the lab's unpacked packages."""
+    """Processes of this sandbox: their program comes from the lab's unpacked packages and their command
+    line names this sandbox's state or run folder (several sandboxes can share one package cache)."""
     root = str(settings.root_dir.resolve()) + os.sep
+    own = (str(settings.state_dir) + os.sep, str(settings.run_dir) + os.sep)
     found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         try:
             exe = os.readlink(entry / "exe")
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
         except OSError:
             continue
-        if exe.startswith(root):
+        if exe.startswith(root) and any(folder in cmdline for folder in own):
             found.append(LabProcess(int(entry.name), exe[len(root):]))
     return sorted(found, key=lambda p: p.pid)
 
