@@ -239,7 +239,8 @@ def status(settings: Settings) -> list[ServiceStatus]:
         rows.append(ServiceStatus(name, state, pid, address, str(spec.log_file)))
     rows.append(_base_image_status(settings, registry_up=rows[0].state == "running"))
     qemu = "registered" if host.emulator_registered(settings) else "missing"
-    rows.append(ServiceStatus("qemu", qemu, None, host.emulator_name(settings), ", ".join(host.registered_emulators())))
+    rows.append(ServiceStatus("qemu", qemu, None, host.emulator_name(settings),
+                             f"{len(host.registered_emulators())} emulators in binfmt_misc"))
     return rows
 
 
