@@ -24,7 +24,7 @@ from labkit.views.text import check_line, command_text
 
 @dataclass(frozen=True)
 class Lab:
-    """The sandbox as a notebook uses it."""
+    """The lab's engine (the sandbox, or your Docker in host mode) as a notebook uses it."""
 
     settings: Settings
     endpoints: Endpoints
@@ -41,7 +41,7 @@ def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_o
 
 
 def open_lab() -> Lab:
-    """The running sandbox; started first when it is not running (and says so)."""
+    """The lab's engine, started first when it is not up (and says so)."""
     shell = get_ipython()
     if shell is not None:
         shell.set_custom_exc((LabError,), _show_lab_error)

@@ -15,7 +15,8 @@ from labkit.engine.builders import Builder, list_builders
 from labkit.engine.commands import run_docker
 from labkit.engine.endpoints import Endpoints
 from labkit.engine.facts import EngineFacts, engine_facts
-from labkit.provision import host
+from labkit.provision import host, packages
+from labkit.provision.packages import FetchedPackage
 from labkit.settings import Settings
 
 Outcome = Literal["succeeds", "fails", "unknown"]
@@ -35,6 +36,7 @@ class Facts:
     qemu: tuple[str, ...]
     registry_port: int
     registry_port_free: bool
+    packages: tuple[FetchedPackage, ...] = ()  # what the sandbox fetched from Debian (package, version, sha256)
 
     @property
     def current_builder(self) -> Builder | None:
@@ -113,6 +115,7 @@ def gather(settings: Settings, endpoints: Endpoints) -> Facts:
         qemu=tuple(host.registered_emulators()),
         registry_port=host_port,
         registry_port_free=network.port_is_free("127.0.0.1", host_port),
+        packages=tuple(packages.read_record(settings)),
     )
 
 

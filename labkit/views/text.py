@@ -77,6 +77,7 @@ def doctor_report(facts: Facts, predictions: Sequence[Prediction]) -> str:
         f"registry port {facts.registry_port}:    {'free' if facts.registry_port_free else 'in use'}",
         f"moby/buildkit image:   {'loaded' if facts.buildkit_image_present else 'not loaded'}",
         f"Docker Hub:            {'reachable' if facts.docker_hub_reachable else 'unreachable'}",
+        "sandbox packages:      " + (", ".join(sorted({f"{p.package} {p.version}" for p in facts.packages})) or "none fetched"),
         "",
         table(("step", "prediction", "why"), [(p.step, p.outcome, p.why) for p in predictions]),
     ]

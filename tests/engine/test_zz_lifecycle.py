@@ -5,6 +5,7 @@ Runs after the other engine tests (file order); it ends with the sandbox up agai
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -76,3 +77,13 @@ def test_a_busy_registry_port_is_named_with_the_setting_to_change(lab: Endpoints
     assert "LABKIT_REGISTRY_PORT" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "state" / "classic" / "pid").exists()
+
+
+def test_doctor_reports_what_was_fetched_and_predicts_the_sandbox(lab: Endpoints) -> None:
+    result = labkit("doctor", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    fetched = {p["package"]: p for p in report["facts"]["packages"]}
+    assert {"docker.io", "docker-cli", "docker-buildx", "containerd", "docker-registry", "busybox-static"} <= set(fetched)
+    assert all(len(p["sha256"]) == 64 for p in report["facts"]["packages"])
+    assert {p["step"][0]: p["outcome"] for p in report["predictions"]}["2"] == "fails"
