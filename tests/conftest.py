@@ -45,3 +45,19 @@ def untouched_before() -> dict[str, str]:
 def lab(settings: Settings, untouched_before: dict[str, str]) -> Iterator[Endpoints]:
     """The real sandbox, started when needed. A sandbox that cannot start fails the tests; it never skips them."""
     yield modes.up(settings)
+
+
+_BEFORE_SESSION: dict[str, str] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Hash the user's Docker folders before anything runs (tests and notebooks alike)."""
+    _BEFORE_SESSION.update({str(path): tree_hash(path) for path in WATCHED})
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when the whole session, notebooks included, changed the user's Docker folders."""
+    changed = [path for path, digest in _BEFORE_SESSION.items() if tree_hash(Path(path)) != digest]
+    if changed:
+        print(f"\nThe lab changed the user's Docker folders: {', '.join(changed)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -87,3 +87,12 @@ def test_doctor_reports_what_was_fetched_and_predicts_the_sandbox(lab: Endpoints
     assert {"docker.io", "docker-cli", "docker-buildx", "containerd", "docker-registry", "busybox-static"} <= set(fetched)
     assert all(len(p["sha256"]) == 64 for p in report["facts"]["packages"])
     assert {p["step"][0]: p["outcome"] for p in report["predictions"]}["2"] == "fails"
+
+
+def test_a_second_fetch_downloads_nothing(lab: Endpoints) -> None:
+    env = {**os.environ, "LABKIT_DEBIAN_MIRROR": "http://127.0.0.1:9/debian"}  # nothing answers there
+    result = subprocess.run([sys.executable, "-m", "labkit", "fetch"], env=env, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Get:" not in result.stderr and "fetching" not in result.stderr
+    assert "docker.io" in result.stdout
