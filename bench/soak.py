@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from labkit.engine import inventory, processes, sandbox
+from labkit.engine import inventory, mounts, processes, sandbox
 from labkit.errors import LabError
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
@@ -132,6 +132,7 @@ class Soak:
     def leftovers(self) -> list[str]:
         found = [f"process {p.pid} {p.program}" for p in inventory.lab_processes(self.settings)]
         found += [f"socket {s}" for s in (self.settings.socket(n) for n in sandbox.DAEMONS) if s.exists()]
+        found += [f"mount {point}" for point in mounts.lab_mounts(mounts.sandbox_folders(self.settings))]
         found += [f"pid file {spec.pid_file}" for spec in (sandbox.spec_of(self.settings, n) for n in sandbox.SERVICES)
                   if spec.pid_file.exists()]
         return found

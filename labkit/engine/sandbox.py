@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.engine import network, processes
+from labkit.engine import mounts, network, processes
 from labkit.engine.endpoints import Endpoints
 from labkit.engine.processes import ProcessSpec
 from labkit.errors import LabError
@@ -162,6 +162,7 @@ def _start_daemon(settings: Settings, name: str) -> None:
         print(f"labkit: the {name} daemon's data folder was emptied or removed under it; restarting it", flush=True)
         processes.stop(spec)
     settings.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mounts.unmount(mounts.sandbox_folders(settings, name))  # left by a daemon that was killed
     for stale in (settings.socket(name), settings.run_dir / f"{name}.pid"):
         stale.unlink(missing_ok=True)
     processes.start(spec)
@@ -225,6 +226,7 @@ def down(settings: Settings) -> list[str]:
     """Stop the services the lab started (by pid); returns the names of those stopped."""
     with _locked(settings):
         stopped = [name for name in (*DAEMONS, "registry") if processes.stop(spec_of(settings, name))]
+        mounts.unmount(mounts.sandbox_folders(settings))  # daemons leave their data and netns mounts behind
     return stopped
 
 

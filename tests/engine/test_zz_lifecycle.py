@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from labkit.engine import inventory, modes, processes, sandbox
+from labkit.engine import inventory, modes, mounts, processes, sandbox
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 from tests.conftest import WATCHED, tree_hash
@@ -54,6 +54,7 @@ def test_down_leaves_no_process_and_up_recovers(lab: Endpoints, settings: Settin
     assert result.returncode == 0, result.stderr
     assert inventory.lab_processes(settings) == []
     assert not any(settings.socket(name).exists() for name in sandbox.DAEMONS)
+    assert mounts.lab_mounts(mounts.sandbox_folders(settings)) == []
     result = labkit("up")
     assert result.returncode == 0, result.stderr
     assert modes.is_up(settings)
