@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from python_on_whales import DockerClient, DockerException
 
@@ -130,7 +131,7 @@ def _start_registry(settings: Settings, ends: Endpoints) -> None:
     client = ends.client(CONTEXTS[0])
     state = _state(settings)
     port = int(str(state.get("registry_port", 0)) or 0)
-    running = [c for c in client.container.list(filters=[("label", f"{LABEL}={settings.name}")])]
+    running = client.container.list(filters=[("label", f"{LABEL}={settings.name}")])
     if running and port and Registry(f"127.0.0.1:{port}").ping():
         return
     for stale in _registry_containers(client, settings):
@@ -139,13 +140,12 @@ def _start_registry(settings: Settings, ends: Endpoints) -> None:
     port = network.free_port("127.0.0.1", settings.registry_port + 1)
     has_bridge = any(n.name == "bridge" for n in client.network.list())
     name = f"multiarch-lab-registry-{settings.name}"
+    if has_bridge:
+        placement: dict[str, Any] = {"publish": [(f"127.0.0.1:{port}", 5000)]}
+    else:  # an engine without a bridge network: host network, listening on loopback only
+        placement = {"networks": ["host"], "envs": {"REGISTRY_HTTP_ADDR": f"127.0.0.1:{port}"}}
     try:
-        if has_bridge:
-            client.container.run(REGISTRY_IMAGE, name=name, detach=True, labels={LABEL: settings.name},
-                                 publish=[("127.0.0.1:" + str(port), 5000)], restart="no")
-        else:  # an engine without a bridge network: host network, listening on loopback only
-            client.container.run(REGISTRY_IMAGE, name=name, detach=True, labels={LABEL: settings.name},
-                                 networks=["host"], envs={"REGISTRY_HTTP_ADDR": f"127.0.0.1:{port}"})
+        client.container.run(REGISTRY_IMAGE, name=name, detach=True, labels={LABEL: settings.name}, **placement)
     except DockerException as error:
         raise LabError(
             f"The local registry ({REGISTRY_IMAGE}) could not be started: {(error.stderr or '').strip()[-300:]}",

@@ -66,9 +66,7 @@ def owned_pid(spec: ProcessSpec) -> int | None:
         pid = int(spec.pid_file.read_text().strip())
         if is_alive(pid) and _cmdline(pid) == list(spec.argv):
             return pid
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError):  # unreadable or corrupt: stale
+    except (OSError, ValueError):  # missing, unreadable or corrupt: look for the process itself
         pass
     spec.pid_file.unlink(missing_ok=True)
     orphan = _find_by_argv(list(spec.argv))

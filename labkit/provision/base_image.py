@@ -75,18 +75,26 @@ def platform_of(arch: str) -> dict[str, str]:
 
 def host_layer(settings: Settings, record: list[FetchedPackage]) -> Blob:
     """The busybox layer of this machine's architecture (a base for the lab's other images)."""
-    binary = _busybox_binary(settings.debs_dir / busybox_deb(settings, record, settings.host_arch).file)
-    return image.layer(rootfs_entries(binary, _applets(binary)))
+    return _layer(settings, record, settings.host_arch, _host_applets(settings, record))
+
+
+def _host_applets(settings: Settings, record: list[FetchedPackage]) -> list[str]:
+    """Applet names, asked of this machine's binary (every architecture's package has the same ones)."""
+    return _applets(_busybox_binary(settings.debs_dir / busybox_deb(settings, record, settings.host_arch).file))
+
+
+def _layer(settings: Settings, record: list[FetchedPackage], arch: str, applets: list[str]) -> Blob:
+    return image.layer(rootfs_entries(_busybox_binary(settings.debs_dir / busybox_deb(settings, record, arch).file), applets))
 
 
 def build(settings: Settings, record: list[FetchedPackage]) -> Image:
     """Build every platform's manifest and the index, in memory."""
-    applets = _applets(_busybox_binary(settings.debs_dir / busybox_deb(settings, record, settings.host_arch).file))
+    applets = _host_applets(settings, record)
     blobs: list[Blob] = []
     manifests = []
     for arch in settings.base_arches:
         package = busybox_deb(settings, record, arch)
-        layer = image.layer(rootfs_entries(_busybox_binary(settings.debs_dir / package.file), applets))
+        layer = _layer(settings, record, arch, applets)
         platform = platform_of(arch)
         platform_blobs, manifest = image.platform_image(
             platform, [layer], {"Cmd": ["sh"], "Env": [image.PATH_ENV]},

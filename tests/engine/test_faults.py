@@ -19,11 +19,7 @@ from labkit.engine import modes, processes, sandbox
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
-
-
-def labkit(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+from tests.conftest import run_labkit as labkit
 
 
 @pytest.fixture()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from labkit.engine import hostmode
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+from tests.conftest import run_labkit
 
 ENGINES = {"classic": 5310, "multiarch": 5320}
 
@@ -30,9 +29,6 @@ def _env(settings: Settings, engine: str, state: Path) -> dict[str, str]:
             "LABKIT_CACHE_DIR": str(settings.cache_dir), "LABKIT_REGISTRY_PORT": str(ENGINES[engine])}
 
 
-def labkit(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "labkit", *args], env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
 
 
 @pytest.fixture(params=sorted(ENGINES))
@@ -40,10 +36,10 @@ def host(request: pytest.FixtureRequest, lab: Endpoints, settings: Settings,
          tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Settings]]:
     engine = str(request.param)
     env = _env(settings, engine, tmp_path / "state")
-    result = labkit(env, "up")
+    result = run_labkit("up", env=env)
     assert result.returncode == 0, result.stderr
     yield engine, env, Settings.from_env(env)
-    assert labkit(env, "down").returncode == 0
+    assert run_labkit("down", env=env).returncode == 0
 
 
 def _engine_leftovers(lab: Endpoints, engine: str, name: str) -> list[str]:
@@ -57,7 +53,7 @@ def _engine_leftovers(lab: Endpoints, engine: str, name: str) -> list[str]:
 
 def test_doctor_predicts_and_the_run_agrees(host: tuple[str, dict[str, str], Settings]) -> None:
     engine, env, settings = host
-    result = labkit(env, "doctor", "--json")
+    result = run_labkit("doctor", "--json", env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     predicted = {p["step"][0]: p["outcome"] for p in report["predictions"]}
@@ -95,10 +91,10 @@ def test_step_3_says_which_builder_ran_and_why(host: tuple[str, dict[str, str], 
 def test_down_leaves_nothing_of_its_own_on_the_engine(lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
     for engine in ENGINES:
         env = _env(settings, engine, tmp_path / engine)
-        assert labkit(env, "up").returncode == 0
+        assert run_labkit("up", env=env).returncode == 0
         multiarch_build.prepare_builder(hostmode.endpoints(Settings.from_env(env)))
         assert _engine_leftovers(lab, engine, f"host-{engine}"), "up created a registry container"
-        result = labkit(env, "down")
+        result = run_labkit("down", env=env)
         assert result.returncode == 0, result.stderr
         assert _engine_leftovers(lab, engine, f"host-{engine}") == []
         assert not (tmp_path / engine / "host").exists()
@@ -106,7 +102,7 @@ def test_down_leaves_nothing_of_its_own_on_the_engine(lab: Endpoints, settings: 
 
 def test_no_engine_answering_is_a_clear_error(settings: Settings, tmp_path: Path) -> None:
     env = {**_env(settings, "classic", tmp_path / "state"), "LABKIT_DOCKER_HOST": "unix:///nonexistent/docker.sock"}
-    result = labkit(env, "up")
+    result = run_labkit("up", env=env)
     assert result.returncode == 2
     assert "No Docker engine answers" in result.stderr and "try:" in result.stderr
     assert "Traceback" not in result.stderr
@@ -121,12 +117,12 @@ def test_a_buildkit_archive_is_loaded_for_air_gapped_machines(lab: Endpoints, se
     client.image.remove(settings.buildkit_image)
     env = _env(settings, "classic", tmp_path / "state")
     try:
-        result = labkit(env, "up", "--buildkit-tar", str(archive))
+        result = run_labkit("up", "--buildkit-tar", str(archive), env=env)
         assert result.returncode == 0, result.stderr
-        report = json.loads(labkit(env, "doctor", "--json").stdout)
+        report = json.loads(run_labkit("doctor", "--json", env=env).stdout)
         assert report["facts"]["buildkit_image_present"] is True
         step3 = next(p for p in report["predictions"] if p["step"].startswith("3"))
         assert step3["outcome"] == "succeeds" and "already loaded" in step3["why"]
     finally:
-        labkit(env, "down")
+        run_labkit("down", env=env)
         client.image.remove(settings.buildkit_image, force=True)

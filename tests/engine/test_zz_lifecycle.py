@@ -16,10 +16,7 @@ from labkit.engine import inventory, modes, mounts, processes, sandbox
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 from tests.conftest import WATCHED, tree_hash
-
-
-def labkit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, timeout=300, check=False)
+from tests.conftest import run_labkit as labkit
 
 
 def _pids(settings: Settings) -> dict[str, int | None]:
