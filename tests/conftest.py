@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +15,6 @@ from labkit.settings import Settings
 
 DATA = Path(__file__).parent / "data"
 WATCHED = (Path.home() / ".docker", Path("/etc/docker"))
-
-
-def run_labkit(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """The `labkit` command, as a learner runs it (exit code, stdout, stderr)."""
-    return subprocess.run([sys.executable, "-m", "labkit", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
 
 
 def tree_hash(root: Path) -> str:

@@ -19,7 +19,7 @@ from labkit.engine import modes, processes, sandbox
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
-from tests.conftest import run_labkit as labkit
+from tests.helpers import run_labkit as labkit
 
 
 @pytest.fixture()

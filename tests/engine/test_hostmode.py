@@ -18,7 +18,7 @@ from labkit.engine import hostmode
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
-from tests.conftest import run_labkit
+from tests.helpers import run_labkit
 
 ENGINES = {"classic": 5310, "multiarch": 5320}
 

@@ -16,7 +16,7 @@ from labkit.engine import inventory, modes, mounts, processes, sandbox
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 from tests.conftest import WATCHED, tree_hash
-from tests.conftest import run_labkit as labkit
+from tests.helpers import run_labkit as labkit
 
 
 def _pids(settings: Settings) -> dict[str, int | None]:
