@@ -1,4 +1,5 @@
-"""Faults a learner's machine meets, each injected for real; `labkit up` and a rerun recover, nothing is lost."""
+"""Faults a learner's machine meets, each injected for real at the moment it matters; `labkit up` and a rerun
+recover, and nothing pushed before is lost."""
 
 from __future__ import annotations
 
@@ -7,9 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +15,23 @@ import pytest
 
 from labkit.engine import modes, processes, sandbox
 from labkit.engine.endpoints import Endpoints
+from labkit.oci.registry import Registry
 from labkit.settings import Settings
-from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
-from tests.helpers import run_labkit as labkit
+from labkit.steps import inspect_index, multiarch_build
+from tests.helpers import (
+    SlowBuild,
+    build_outcome,
+    labkit_argv,
+    lost_content,
+    processes_running,
+    run_labkit,
+    served_content,
+    session_members,
+    upload_sessions,
+    uploading,
+    wait_for,
+    whole_lab,
+)
 
 
 @pytest.fixture()
@@ -35,93 +47,142 @@ def _pid(settings: Settings, service: str) -> int:
     return pid
 
 
-def _steps_work(lab: Endpoints, settings: Settings, tag: str = "multi") -> None:
-    workdir = dockerfile.write(settings.work_dir).workdir
-    assert not default_build.build(lab, workdir).result.succeeded
-    pushed = multiarch_build.build_and_push(lab, workdir, tag=tag)
-    assert pushed.result.succeeded, pushed.result.stderr
-    assert inspect_index.read_index(lab, "demo", tag).platforms() == ["linux/amd64", "linux/arm64"]
+def _wait_until_silent(settings: Settings, service: str) -> None:
+    wait_for(lambda: not sandbox.answers(settings, service), 10, f"the {service} service to stop answering", every=0.05)
 
 
-def _background_push(tag: str) -> subprocess.Popen[str]:
-    code = textwrap.dedent(f"""
-        from labkit.engine import modes
-        from labkit.settings import Settings
-        from labkit.steps import dockerfile, multiarch_build
-        settings = Settings.from_env()
-        multiarch_build.build_and_push(modes.endpoints(settings), dockerfile.write(settings.work_dir).workdir, tag={tag!r})
-    """)
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+def _host_platform(settings: Settings) -> str:
+    return f"linux/{settings.host_arch}"
 
 
-def test_registry_killed_during_a_push_then_a_rerun_succeeds(healthy: Endpoints, settings: Settings) -> None:
-    push = _background_push("killed")
-    time.sleep(0.3)
+def test_registry_killed_during_an_upload(healthy: Endpoints, settings: Settings, tmp_path: Path) -> None:
+    whole_lab(healthy, settings, "before-fault")
+    registry = Registry(settings.registry_address)
+    before = served_content(registry, multiarch_build.REPOSITORY, "before-fault")
+    assert {"index", "manifest", "blob"} <= set(before.values())
+
+    build = SlowBuild.big_layer(tmp_path / "big", _host_platform(settings))
+    push = build.start(None, "killed")
+    wait_for(lambda: uploading(settings), 120, "the registry to receive the layer's bytes")
     os.kill(_pid(settings, "registry"), signal.SIGKILL)
-    push.wait(timeout=120)
+    exit_code, pushed = build_outcome(push)
+    assert exit_code == 0 and pushed["return_code"] != 0, "the push went through although the registry was killed"
+    assert "connection refused" in pushed["stderr"] or "closed network connection" in pushed["stderr"], pushed["stderr"]
     assert not sandbox.answers(settings, "registry")
-    assert labkit("up").returncode == 0
-    _steps_work(healthy, settings, tag="killed")
+
+    result = run_labkit("up")
+    assert result.returncode == 0, result.stderr
+    assert lost_content(registry, multiarch_build.REPOSITORY, "before-fault", before) == []
+    rerun = build.start(None, "killed")
+    exit_code, pushed = build_outcome(rerun)
+    assert (exit_code, pushed["return_code"]) == (0, 0), pushed.get("stderr")
+    assert inspect_index.read_index(healthy, multiarch_build.REPOSITORY, "killed").platforms() == [_host_platform(settings)]
+
+
+def _client_builds(text: str) -> list[int]:
+    return [pid for pid in processes_running("docker-buildx") if text in Path(f"/proc/{pid}/cmdline").read_bytes().decode()]
+
+
+@pytest.mark.parametrize("who", ["terminal", "notebook"])
+def test_an_interrupted_build_leaves_nothing_half_made(who: str, healthy: Endpoints, settings: Settings,
+                                                       tmp_path: Path) -> None:
+    """Ctrl-C in a terminal signals the whole foreground group; a notebook's stop button signals the kernel alone."""
+    containers_before = {c.id for d in (healthy.classic, healthy.multiarch) for c in d.container.list(all=True)}
+    uploads_before = upload_sessions(settings)
+    build = SlowBuild.long_step(tmp_path / "slow", ("linux/amd64", "linux/arm64"))
+    push = build.start(None, f"interrupted-{who}")
+    wait_for(lambda: _client_builds(str(build.workdir)), 60, "buildx to start building")
+    wait_for(lambda: processes_running(build.nonce), 60, "BuildKit to run the RUN step")
+    assert any("docker-buildx" in line for line in session_members(push.pid)), session_members(push.pid)
+
+    if who == "terminal":
+        os.killpg(push.pid, signal.SIGINT)
+    else:
+        os.kill(push.pid, signal.SIGINT)
+    exit_code, pushed = build_outcome(push, timeout=60)
+    assert exit_code != 0 and pushed == {}, "the build was not interrupted"
+
+    assert wait_for(lambda: not session_members(push.pid) or None, 20, "the build's processes to end", every=0.1) is True
+    assert wait_for(lambda: not processes_running(build.nonce) or None, 20, "BuildKit to cancel the step", every=0.1)
+    containers_after = {c.id for d in (healthy.classic, healthy.multiarch) for c in d.container.list(all=True)}
+    assert containers_after == containers_before
+    assert upload_sessions(settings) == uploads_before
+
+    rerun = build.start(None, f"interrupted-{who}")
+    exit_code, pushed = build_outcome(rerun)
+    assert (exit_code, pushed["return_code"]) == (0, 0), pushed.get("stderr")
 
 
 def test_a_killed_daemon_is_recovered_by_up(healthy: Endpoints, settings: Settings) -> None:
     for daemon in sandbox.DAEMONS:
         os.kill(_pid(settings, daemon), signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while sandbox.answers(settings, daemon) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_until_silent(settings, daemon)
         status = {row.service: row.state for row in sandbox.status(settings)}
         assert status[daemon] != "running"
-        result = labkit("up")
+        result = run_labkit("up")
         assert result.returncode == 0, result.stderr
-    _steps_work(healthy, settings)
+    whole_lab(healthy, settings, "multi")
 
 
 def test_stale_pid_files_and_sockets_after_a_crash(healthy: Endpoints, settings: Settings) -> None:
     os.kill(_pid(settings, "classic"), signal.SIGKILL)
-    time.sleep(0.5)
+    _wait_until_silent(settings, "classic")
     bystander = subprocess.Popen(["sleep", "60"])  # a process the lab did not start, named in its pid file
     try:
         sandbox.daemon_spec(settings, "classic").pid_file.write_text(f"{bystander.pid}\n")
         settings.socket("classic").touch(exist_ok=True)
-        assert labkit("up").returncode == 0
+        assert run_labkit("up").returncode == 0
         assert bystander.poll() is None, "the lab signalled a process it did not start"
         assert _pid(settings, "classic") != bystander.pid
     finally:
         bystander.kill()
-    _steps_work(healthy, settings)
+    whole_lab(healthy, settings, "multi")
 
 
 def test_two_ups_at_once_one_waits_for_the_other(healthy: Endpoints, settings: Settings) -> None:
     with settings.lock_file.open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        waiting = subprocess.Popen([sys.executable, "-m", "labkit", "up"], stdout=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+        waiting = subprocess.Popen(labkit_argv("up"), stdout=subprocess.PIPE, text=True)
+        wait_for(lambda: _lock_waiter(settings), 30, "the second up to block on the lock")
         assert waiting.poll() is None, "up did not wait for the lock"
         fcntl.flock(held, fcntl.LOCK_UN)
     output, _ = waiting.communicate(timeout=120)
     assert waiting.returncode == 0 and "waiting" in output
-    both = [subprocess.Popen([sys.executable, "-m", "labkit", "up"], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    both = [subprocess.Popen(labkit_argv("up"), stdout=subprocess.PIPE, text=True) for _ in range(2)]
     assert [p.wait(timeout=120) for p in both] == [0, 0]
 
 
-def test_an_interrupted_build_leaves_nothing_half_made(healthy: Endpoints, settings: Settings) -> None:
-    push = _background_push("interrupted")
-    time.sleep(0.4)
-    os.killpg(push.pid, signal.SIGINT)  # Ctrl-C, as the notebook's interrupt sends it
-    _, stderr = push.communicate(timeout=120)
-    assert push.returncode != 0 or "KeyboardInterrupt" not in stderr
-    _steps_work(healthy, settings, tag="interrupted")
+def _lock_waiter(settings: Settings) -> bool:
+    """True when some process is blocked on the lab's lock file (as /proc/locks shows a waiting lock)."""
+    inode = settings.lock_file.stat().st_ino
+    return any(" -> " in line and f":{inode} " in line for line in Path("/proc/locks").read_text().splitlines())
+
+
+@pytest.mark.parametrize("service", sandbox.SERVICES)
+def test_a_lost_pid_file_is_adopted(service: str, healthy: Endpoints, settings: Settings) -> None:
+    running = _pid(settings, service)
+    spec = sandbox.spec_of(settings, service)
+    spec.pid_file.unlink()
+    spec.log_file.unlink(missing_ok=True)
+    result = run_labkit("up")
+    assert result.returncode == 0, result.stderr
+    assert spec.pid_file.read_text().strip() == str(running), f"the running {service} was not adopted"
+    assert _pid(settings, service) == running
 
 
 def test_a_service_folder_removed_under_it(healthy: Endpoints, settings: Settings) -> None:
-    for service in ("registry", "classic"):
+    """The registry's folder goes: the running registry is adopted (same pid) and its config rewritten. The classic
+    daemon's folder goes: its data folder is an empty mount point now, so it is restarted (a new pid)."""
+    before = {service: _pid(settings, service) for service in ("registry", "classic")}
+    for service in before:
         # as `rm -rf` would: a daemon bind-mounts its data folder, so that empty mount point stays behind
         shutil.rmtree(settings.service_dir(service), ignore_errors=True)
-        result = labkit("up")
+        result = run_labkit("up")
         assert result.returncode == 0, result.stderr
         assert sandbox.answers(settings, service)
         assert sandbox.spec_of(settings, service).pid_file.is_file()
-    _steps_work(healthy, settings)
+    assert _pid(settings, "registry") == before["registry"], "the running registry was not adopted"
+    assert _pid(settings, "classic") != before["classic"], "the emptied classic daemon was not restarted"
+    assert "restarting it" in result.stdout + result.stderr
+    whole_lab(healthy, settings, "multi")
     assert Path(settings.service_dir("registry") / "config.yml").is_file()
