@@ -58,4 +58,4 @@ bench-steps: up
 
 ROUNDS ?= 20
 soak: setup
-	ROUNDS=$(ROUNDS) $(BIN)/python bench/soak.py
+	ROUNDS=$(ROUNDS) $(BIN)/python -m bench.soak

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labkit.engine.endpoints import Endpoints
+from labkit.errors import LabError
 from labkit.oci import media
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
@@ -201,16 +202,21 @@ def served_content(registry: Registry, repository: str, reference: str) -> dict[
 
 def lost_content(registry: Registry, repository: str, reference: str, expected: dict[str, str]) -> list[str]:
     """What a tag referenced before and is no longer served under the same digest (bytes are re-hashed)."""
-    lost = []
-    top = registry.get_manifest(repository, reference)
-    for digest, kind in expected.items():
+    def served(digest: str, kind: str) -> bool:
         if kind == "index":
-            ok = top is not None and top.digest == digest and media.digest_of(top.data) == digest
-        elif kind == "manifest":
+            top = registry.get_manifest(repository, reference)
+            return top is not None and top.digest == digest and media.digest_of(top.data) == digest
+        if kind == "manifest":
             manifest = registry.get_manifest(repository, digest)
-            ok = manifest is not None and media.digest_of(manifest.data) == digest
-        else:
-            ok = registry.has_blob(repository, digest) and media.digest_of(registry.get_blob(repository, digest)) == digest
+            return manifest is not None and media.digest_of(manifest.data) == digest
+        return registry.has_blob(repository, digest) and media.digest_of(registry.get_blob(repository, digest)) == digest
+
+    lost = []
+    for digest, kind in expected.items():
+        try:
+            ok = served(digest, kind)
+        except LabError:  # the registry refused to serve it (a blob whose bytes are gone, say)
+            ok = False
         if not ok:
             lost.append(f"{repository}:{reference} {kind} {digest[:19]}")
     return lost
