@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,23 @@ class Lab:
         return self.settings.work_dir
 
 
-def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
-    """Show a LabError as its message and next step, not as a traceback."""
-    print(f"labkit: {value}", file=sys.stderr)
+def error_lines(ename: str, evalue: str) -> list[str]:
+    """What a learner sees for a failed cell: a LabError's `labkit: …` and `  try: …` lines, else `Name: message`."""
+    if ename == LabError.__name__:
+        return f"labkit: {evalue}".splitlines()
+    return [f"{ename}: {evalue}" if evalue else ename]
+
+
+def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
+    """Show a LabError as its message and next step, not as a traceback, and still fail the cell.
+
+    IPython shows nothing itself for an exception handed to a custom handler. `_showtraceback` is what makes
+    ipykernel publish an `error` output (which nbval, nbclient and `make run` fail on, marker or not), here with
+    the friendly lines as its whole traceback, so JupyterLab shows them and no Python frames.
+    """
+    lines = error_lines(LabError.__name__, str(value))
+    shell._showtraceback(etype, value, lines)
+    return lines
 
 
 def open_lab() -> Lab:
