@@ -39,10 +39,16 @@ lab: up
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 unit: setup
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q -p no:cacheprovider -m "not engine" tests
 
-test: up
-	$(BIN)/pytest -q -p no:cacheprovider tests notebooks $(NBVAL)
+# The user's ~/.docker and /etc/docker are snapshotted before anything of the lab runs (setup and `labkit up`
+# included); the pytest session fails when they differ from it at the end.
+UNTOUCHED := build/untouched-before.json
+test:
+	$(PYTHON) -m tests.untouched $(UNTOUCHED)
+	$(MAKE) --no-print-directory setup
+	$(BIN)/labkit up
+	LABKIT_TEST_UNTOUCHED=$(UNTOUCHED) $(BIN)/pytest -q -p no:cacheprovider tests notebooks $(NBVAL)
 
 run: up
 	$(BIN)/python -m labkit.nbtools run

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import stat
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
-from labkit.engine import hostmode
+import pytest
+from python_on_whales import Container, DockerClient
+
+from labkit.engine import hostmode, inventory, sandbox
 from labkit.engine.endpoints import Endpoints
 from labkit.settings import Settings
 from labkit.steps import multiarch_build
+from tests import untouched
+from tests.engine.bridged import BridgedEngine, bridged_engine
 from tests.engine.test_hostmode import _env
+from tests.helpers import run_labkit, sandbox_env
 
 
 def test_daemon_sockets_are_not_world_writable(lab: Endpoints, settings: Settings) -> None:
@@ -41,6 +50,41 @@ def _inventory(lab: Endpoints, context: str) -> dict[str, set[str]]:
     }
 
 
+def _registry_container(client: DockerClient, name: str) -> Container:
+    found = client.container.list(filters=[("label", f"{hostmode.LABEL}={name}")])
+    assert len(found) == 1, f"expected one registry container labelled {name}, found {len(found)}"
+    return found[0]
+
+
+def _tcp_tables(inside: BridgedEngine | None = None) -> list[str]:
+    """/proc/net/tcp and tcp6 of this host's network, or of the bridged engine's."""
+    names = ("/proc/net/tcp", "/proc/net/tcp6")
+    return [inside.inside(["cat", name]).stdout if inside else Path(name).read_text() for name in names]
+
+
+def _listeners(tcp_tables: list[str], port: int) -> list[str]:
+    """Addresses with a listening TCP socket (IPv4 or IPv6) on the port."""
+    return sorted(s.address for table in tcp_tables for s in inventory.parse_proc_net_tcp(table) if s.port == port)
+
+
+def _assert_registry_on_loopback_only(client: DockerClient, registry: Container, port: int, tcp_tables: list[str]) -> None:
+    """Host mode's registry listens on 127.0.0.1 only, whichever way the engine lets it: published on a bridge,
+    or on the host network with its listen address set. `tcp_tables` are /proc/net/tcp and tcp6 where it runs."""
+    has_bridge = any(n.name == "bridge" for n in client.network.list())
+    if has_bridge:
+        assert registry.host_config.network_mode in ("bridge", "default")
+        assert registry.host_config.port_bindings is not None
+        bindings = {key: [(b.host_ip, b.host_port) for b in value or []]
+                    for key, value in registry.host_config.port_bindings.items()}
+        assert bindings == {"5000/tcp": [("127.0.0.1", str(port))]}
+        published = (registry.network_settings.ports or {}).get("5000/tcp") or []
+        assert [(p["HostIp"], p["HostPort"]) for p in published] == [("127.0.0.1", str(port))]
+    else:
+        assert registry.host_config.network_mode == "host" and not registry.host_config.port_bindings
+        assert f"REGISTRY_HTTP_ADDR=127.0.0.1:{port}" in (registry.config.env or [])
+    assert _listeners(tcp_tables, port) == ["127.0.0.1"]
+
+
 def test_host_mode_leaves_the_learners_engine_as_it_was(lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
     env = _env(settings, "multiarch", tmp_path / "state")
     lab.multiarch.run("busybox", ["true"], name="learners-own", networks=["none"])  # something of the learner's
@@ -49,11 +93,13 @@ def test_host_mode_leaves_the_learners_engine_as_it_was(lab: Endpoints, settings
         up = subprocess.run([sys.executable, "-m", "labkit", "up"], env=env, capture_output=True, text=True, check=False)
         assert up.returncode == 0, up.stderr
         ends = hostmode.endpoints(Settings.from_env(env))
-        registry = ends.client(hostmode.CONTEXTS[0]).container.list(filters=[("label", hostmode.LABEL)])[0]
+        client = ends.client(hostmode.CONTEXTS[0])
+        registry = _registry_container(client, env["LABKIT_NAME"])
         assert registry.host_config.privileged is False
-        has_bridge = any(n.name == "bridge" for n in lab.multiarch.network.list())
-        assert (registry.host_config.network_mode == "host") == (not has_bridge)
-        assert any(f"127.0.0.1:{ends.registry.rsplit(':', 1)[1]}" in arg for arg in registry.config.env or []) or has_bridge
+        # The sandbox's daemons have no bridge (`bridge: none`): the registry takes the host network, on loopback.
+        # The bridge case is proven on a daemon that has one, in the next test.
+        assert not any(n.name == "bridge" for n in client.network.list())
+        _assert_registry_on_loopback_only(client, registry, int(ends.registry.rsplit(":", 1)[1]), _tcp_tables())
         multiarch_build.prepare_builder(ends)
         down = subprocess.run([sys.executable, "-m", "labkit", "down"], env=env, capture_output=True, text=True, check=False)
         assert down.returncode == 0, down.stderr
@@ -65,8 +111,98 @@ def test_host_mode_leaves_the_learners_engine_as_it_was(lab: Endpoints, settings
         lab.multiarch.container.remove("learners-own", force=True)
 
 
-def test_the_lab_never_reads_the_users_docker_host_variable_into_its_own_daemons(settings: Settings) -> None:
-    for name in ("classic", "multiarch"):
-        config = (settings.service_dir(name) / "daemon.json").read_text()
-        assert '"hosts": [\n    "unix://' in config and "tcp://" not in config
-    assert os.environ.get("DOCKER_CONFIG") is None or str(settings.docker_config) != os.environ["DOCKER_CONFIG"]
+def test_host_mode_on_an_engine_with_a_bridge_publishes_the_registry_on_loopback_only(
+        lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
+    archive = tmp_path / "registry.tar"
+    had_registry_image = lab.classic.image.exists(hostmode.REGISTRY_IMAGE)
+    lab.classic.image.pull(hostmode.REGISTRY_IMAGE, quiet=True)  # from the sandbox's mirror (the lab's registry:2)
+    lab.classic.image.save(hostmode.REGISTRY_IMAGE, output=archive)
+    with bridged_engine(settings) as engine:
+        assert os.readlink(engine.netns) != os.readlink("/proc/self/ns/net"), "the daemon must have its own network"
+        client = engine.client()
+        assert any(n.name == "bridge" and n.driver == "bridge" for n in client.network.list())
+        client.image.load(archive, quiet=True)
+        env = {**os.environ, "LABKIT_MODE": "host", "LABKIT_NAME": "bridged", "LABKIT_DOCKER_HOST": f"unix://{engine.socket}",
+               "LABKIT_STATE_DIR": str(tmp_path / "state"), "LABKIT_RUN_DIR": str(tmp_path / "run"),
+               "LABKIT_CACHE_DIR": str(settings.cache_dir), "LABKIT_REGISTRY_PORT": "5000"}
+        up = engine.inside([sys.executable, "-m", "labkit", "up"], env=env)  # in its namespace: the port is there
+        assert up.returncode == 0, up.stdout + up.stderr
+        port = int(hostmode.endpoints(Settings.from_env(env)).registry.rsplit(":", 1)[1])
+        registry = _registry_container(client, "bridged")
+        assert registry.host_config.privileged is False
+        _assert_registry_on_loopback_only(client, registry, port, _tcp_tables(engine))
+        # The same check fails a registry published on every interface (as `-p 5999:5000` would).
+        exposed = client.container.run(hostmode.REGISTRY_IMAGE, detach=True, publish=[(5999, 5000)])
+        try:
+            with pytest.raises(AssertionError):
+                _assert_registry_on_loopback_only(client, exposed, 5999, _tcp_tables(engine))
+        finally:
+            client.container.remove(exposed, force=True)
+        down = engine.inside([sys.executable, "-m", "labkit", "down"], env=env)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert client.container.list(all=True) == []
+    if not had_registry_image:
+        lab.classic.image.remove(hostmode.REGISTRY_IMAGE)
+
+
+SENTINEL_CONFIG = {"currentContext": "sentinel-the-lab-must-not-use", "auths": {"sentinel.invalid": {}},
+                   "psFormat": "sentinel: the lab read the user's DOCKER_CONFIG"}
+
+# The four steps of the experiment, in a process of their own with the environment under test.
+STEPS = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from labkit.engine import modes
+    from labkit.settings import Settings
+    from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+    lab = modes.endpoints(Settings.from_env())
+    workdir = dockerfile.write(Path(sys.argv[1])).workdir
+    attempt = default_build.build(lab, workdir)
+    pushed = multiarch_build.build_and_push(lab, workdir, tag=sys.argv[2])
+    index = inspect_index.read_index(lab, multiarch_build.REPOSITORY, sys.argv[2])
+    print(json.dumps({"step2": [attempt.result.return_code, attempt.result.stderr],
+                      "step3": [pushed.result.return_code, pushed.result.stderr], "step4": index.platforms()}))
+""")
+
+
+@pytest.mark.parametrize("docker_host", ["tcp://127.0.0.1:9", "unix:///nonexistent.sock"], ids=["tcp", "unix"])
+def test_docker_host_and_docker_config_are_ignored(lab: Endpoints, settings: Settings, tmp_path: Path,
+                                                    docker_host: str) -> None:
+    """In sandbox mode, the user's DOCKER_HOST (pointing where nothing answers) and DOCKER_CONFIG (a sentinel
+    folder) change nothing: up, status and the four steps all work, and the sentinel folder is as it was."""
+    if docker_host.startswith("tcp://"):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", 9)) != 0, "something listens on 127.0.0.1:9"
+    else:
+        assert not Path("/nonexistent.sock").exists()
+    sentinel = tmp_path / "users-docker-config"
+    sentinel.mkdir()
+    (sentinel / "config.json").write_text(json.dumps(SENTINEL_CONFIG, indent=1) + "\n")
+    env = sandbox_env(DOCKER_HOST=docker_host, DOCKER_CONFIG=str(sentinel))
+    plain = subprocess.run([str(settings.bin_dir / "docker"), "version"], env=env, capture_output=True, text=True,
+                           timeout=60, check=False)
+    assert plain.returncode != 0, "the variables are live: a docker command that names no context of its own fails"
+    before = untouched.take([sentinel])
+
+    up = run_labkit("up", env=env)
+    assert up.returncode == 0, up.stdout + up.stderr
+    for name in sandbox.DAEMONS:  # the daemons listen on their own socket only
+        config = json.loads((settings.service_dir(name) / "daemon.json").read_text())
+        assert config["hosts"] == [f"unix://{settings.socket(name)}"]
+    status = run_labkit("status", env=env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    rows = [line.split() for line in status.stdout.splitlines()]
+    assert {row[0]: row[1] for row in rows if row and row[0] in sandbox.SERVICES} == dict.fromkeys(sandbox.SERVICES, "running")
+
+    tag = f"docker-host-{docker_host.split(':')[0]}"
+    steps = subprocess.run([sys.executable, "-c", STEPS, str(tmp_path / "work"), tag], env=env, capture_output=True,
+                           text=True, timeout=300, check=False)
+    assert steps.returncode == 0, steps.stderr
+    outcome = json.loads(steps.stdout.splitlines()[-1])
+    assert outcome["step2"][0] != 0
+    assert "Multi-platform build is not supported for the docker driver" in outcome["step2"][1]
+    assert outcome["step3"][0] == 0, outcome["step3"][1]
+    assert outcome["step4"] == ["linux/amd64", "linux/arm64"]
+
+    assert untouched.changes(before, untouched.take([sentinel])) == []
+    assert sorted(p.name for p in sentinel.iterdir()) == ["config.json"]
