@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from labkit.engine import inventory, mounts, processes, sandbox
+from labkit.engines import DAEMONS, sandbox
 from labkit.errors import LabError
+from labkit.experiment import REPOSITORY
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
-from labkit.steps import multiarch_build
+from labkit.system import inventory, mounts, processes
 from tests.helpers import (
     SlowBuild,
     StepFailed,
@@ -124,7 +125,7 @@ class Soak:
             raise CheckFailed(f"the push failed, but not for the lost connection: {pushed['stderr'][-300:]}")
 
     def kill_a_daemon(self, tag: str) -> None:
-        self.kill(random.choice(tuple(sandbox.DAEMONS)))
+        self.kill(random.choice(tuple(DAEMONS)))
 
     def stale_pid_file_and_socket(self, tag: str) -> None:
         self.kill("classic")
@@ -189,16 +190,16 @@ class Soak:
         return "recovered after up"
 
     def lost_content(self) -> list[str]:
-        registry = Registry(self.settings.registry_address)
+        registry = Registry(self.settings.registry)
         try:
             return [item for tag, content in self.pushed.items()
-                    for item in lost_content(registry, multiarch_build.REPOSITORY, tag, content)]
+                    for item in lost_content(registry, REPOSITORY, tag, content)]
         except LabError as error:
             return [f"the registry does not answer: {error.what}"]
 
     def leftovers(self) -> list[str]:
         found = [f"process {p.pid} {p.program}" for p in inventory.lab_processes(self.settings)]
-        found += [f"socket {s}" for s in (self.settings.socket(n) for n in sandbox.DAEMONS) if s.exists()]
+        found += [f"socket {s}" for s in (self.settings.socket(n) for n in DAEMONS) if s.exists()]
         found += [f"mount {point}" for point in mounts.lab_mounts(mounts.sandbox_folders(self.settings))]
         found += [f"pid file {spec.pid_file}" for spec in (sandbox.spec_of(self.settings, n) for n in sandbox.SERVICES)
                   if spec.pid_file.exists()]
@@ -221,7 +222,7 @@ class Soak:
         lost = self.lost_content()
         self.counts.lost += len(lost)
         if not outcome.startswith("failed"):
-            self.pushed[tag] = served_content(Registry(self.settings.registry_address), multiarch_build.REPOSITORY, tag)
+            self.pushed[tag] = served_content(Registry(self.settings.registry), REPOSITORY, tag)
         down = run_labkit("down", env=self.env)
         left = self.leftovers() + ([f"labkit down exited {down.returncode}"] if down.returncode else [])
         self.counts.leftover += len(left)

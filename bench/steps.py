@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from labkit.engine import modes
+from labkit import engines
+from labkit.experiment import REPOSITORY, TAG
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
 
@@ -31,7 +32,7 @@ def _timed(action: Callable[[], object]) -> float:
 
 def main() -> None:
     settings = Settings.from_env()
-    endpoints = modes.up(settings)
+    endpoints = engines.choose(settings).up()
     workdir = dockerfile.write(settings.work_dir).workdir
     ref = multiarch_build.image_ref(endpoints)
     env = {**os.environ, "DOCKER_CONFIG": str(settings.docker_config), "BUILDKIT_PROGRESS": "quiet"}
@@ -51,9 +52,10 @@ def main() -> None:
         assert not default_build.build(endpoints, workdir, "classic").result.succeeded
         assert multiarch_build.build_and_push(endpoints, workdir).result.succeeded
         assert inspect_index.imagetools_inspect(endpoints, ref).succeeded
-        inspect_index.read_index(endpoints, multiarch_build.REPOSITORY, multiarch_build.TAG)
+        inspect_index.read_index(endpoints, REPOSITORY, TAG)
 
-    raw_steps(), labkit_steps()  # warm caches on both sides
+    raw_steps()  # warm caches on both sides
+    labkit_steps()
     raw, lab = [], []
     for _ in range(ROUNDS):
         raw.append(_timed(raw_steps))

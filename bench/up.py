@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from labkit.engine import inventory
 from labkit.settings import Settings
+from labkit.system import inventory
+from tests.helpers import run_labkit
 
 
 def _labkit(env: dict[str, str], *args: str) -> float:
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "labkit", *args], env=env, capture_output=True, text=True, check=False)
+    result = run_labkit(*args, env=env)
     elapsed = time.monotonic() - started
     if result.returncode != 0:
         sys.exit(f"labkit {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
@@ -61,7 +61,7 @@ def main() -> None:
         print(f"RSS of all services ({len(inventory.lab_processes(settings))} processes):       {rss:6.1f} MiB")
         print(f"up_cold_s={cold:.2f} up_warm_s={warm:.2f} rss_mib={rss:.0f}")
     finally:
-        subprocess.run([sys.executable, "-m", "labkit", "down"], env=env, capture_output=True, check=False)
+        run_labkit("down", env=env)
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree("/tmp/mlab-bench", ignore_errors=True)
 

@@ -9,53 +9,54 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from labkit.engine import doctor, modes
+from labkit import engines
+from labkit.diagnostics import doctor
+from labkit.engines import Engine
 from labkit.errors import LabError
 from labkit.provision import packages
 from labkit.settings import Settings
-from labkit.views.text import doctor_report, table
+from labkit.views.text import doctor_report, state_text, table
 
 
-def _status_table(settings: Settings) -> str:
-    return table(("service", "state", "pid", "address"), [(r.service, r.state, r.pid, r.address) for r in modes.status(settings)])
+def _status_table(engine: Engine) -> str:
+    return table(("service", "state", "pid", "address"), [(r.service, state_text(r), r.pid, r.address) for r in engine.status()])
 
 
-def _up(settings: Settings, args: argparse.Namespace) -> int:
-    modes.up(settings, args.buildkit_tar)
-    print(_status_table(settings))
+def _up(engine: Engine, args: argparse.Namespace) -> int:
+    engine.up(args.buildkit_tar)
+    print(_status_table(engine))
     return 0
 
 
-def _down(settings: Settings, _: argparse.Namespace) -> int:
-    stopped = modes.down(settings)
+def _down(engine: Engine, _: argparse.Namespace) -> int:
+    stopped = engine.down()
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing of the lab was running")
     return 0
 
 
-def _status(settings: Settings, _: argparse.Namespace) -> int:
-    rows = modes.status(settings)
-    print(f"mode: {settings.mode}")
-    print(table(("service", "state", "pid", "address", "log"), [(r.service, r.state, r.pid, r.address, r.log) for r in rows]))
-    return 0 if modes.is_up(settings) else 3
+def _status(engine: Engine, _: argparse.Namespace) -> int:
+    rows = engine.status()
+    print(f"mode: {engine.mode}")
+    print(table(("service", "state", "pid", "address", "log"), [(r.service, state_text(r), r.pid, r.address, r.log) for r in rows]))
+    return 0 if all(row.ready for row in rows) else 3
 
 
-def _env(settings: Settings, args: argparse.Namespace) -> int:
+def _env(engine: Engine, args: argparse.Namespace) -> int:
     print("unset DOCKER_HOST")
-    for name, value in modes.environment(settings, args.daemon).items():
+    for name, value in engine.shell_environment(args.daemon).items():
         print(f"export {name}={shlex.quote(value)}")
     return 0
 
 
-def _fetch(settings: Settings, _: argparse.Namespace) -> int:
-    record = packages.fetch(settings)
-    packages.unpack(settings, record)
+def _fetch(engine: Engine, _: argparse.Namespace) -> int:
+    record = packages.fetch(engine.settings)
+    packages.unpack(engine.settings, record)
     print(table(("package", "version", "arch", "suite", "sha256"), [(p.package, p.version, p.arch, p.suite, p.sha256) for p in record]))
     return 0
 
 
-def _doctor(settings: Settings, args: argparse.Namespace) -> int:
-    endpoints = modes.prepare(settings)
-    facts = doctor.gather(settings, endpoints)
+def _doctor(engine: Engine, args: argparse.Namespace) -> int:
+    facts = engine.facts(engine.prepare())
     predictions = doctor.predict(facts)
     if args.json:
         print(json.dumps(doctor.as_json(facts, predictions), indent=2))
@@ -73,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("down", help="stop or remove what the lab started").set_defaults(run=_down)
     commands.add_parser("status", help="show every service of the lab").set_defaults(run=_status)
     env = commands.add_parser("env", help="print export lines for a shell: eval \"$(labkit env classic)\"")
-    env.add_argument("daemon", choices=("classic", "multiarch"))
+    env.add_argument("daemon", choices=engines.DAEMONS)
     env.set_defaults(run=_env)
     commands.add_parser("fetch", help="download and unpack the packages; print what was fetched").set_defaults(run=_fetch)
     doc = commands.add_parser("doctor", help="what your Docker is, and what each step will do on it")
@@ -86,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `labkit` command."""
     args = _parser().parse_args(argv)
     try:
-        return int(args.run(Settings.from_env(), args))
+        return int(args.run(engines.choose(Settings.from_env()), args))
     except LabError as error:
         print(f"labkit: {error}", file=sys.stderr)
         return 2

@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbval.plugin import find_comment_markers, find_metadata_tags
 
-from labkit.notebook import error_lines
+from labkit.views.text import cell_error_lines
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 # The reviewed list of cells whose output nbval does not compare, one entry per cell, each with its reason.
@@ -145,7 +145,7 @@ def failure_message(name: str, cell: Any, ename: str, evalue: str) -> str:
     code = [line.strip() for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     return "\n".join([
         f"{name}: cell {cell.get('id', '?')} failed ({code[0] if code else 'no code'})",
-        *error_lines(ename, evalue),
+        *cell_error_lines(ename, evalue),
         "Open the notebook in JupyterLab (`make lab`) to see it.",
     ])
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from labkit.errors import LabError
 
@@ -30,9 +31,6 @@ DEBIAN_PLATFORMS: dict[str, str] = {
     "s390x": "linux/s390x",
 }
 
-# The image a docker-container builder runs (`docker buildx create`), from Docker Hub.
-BUILDKIT_IMAGE = "moby/buildkit:buildx-stable-1"
-
 _MACHINE_TO_DEBIAN = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -42,7 +40,22 @@ def host_debian_arch() -> str:
     return _MACHINE_TO_DEBIAN.get(machine, machine)
 
 
-def default_mode() -> str:
+Mode = Literal["sandbox", "host"]
+MODES: tuple[Mode, ...] = ("sandbox", "host")
+
+
+@dataclass(frozen=True)
+class RegistryAddress:
+    """Where a registry listens: host and port, printed `host:port` as image references use it."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def default_mode() -> Mode:
     """`sandbox` where the lab can run its own engine (Linux, root, apt), else `host` (the learner's Docker)."""
     can_sandbox = sys.platform == "linux" and os.geteuid() == 0 and shutil.which("apt-get") is not None
     return "sandbox" if can_sandbox else "host"
@@ -67,9 +80,8 @@ class Settings:
     base_suite: str = "trixie"
     base_arches: tuple[str, ...] = tuple(DEBIAN_PLATFORMS)
     host_arch: str = field(default_factory=host_debian_arch)
-    mode: str = "sandbox"
+    mode: Mode = "sandbox"
     host_docker: str = ""
-    buildkit_image: str = BUILDKIT_IMAGE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -96,7 +108,7 @@ class Settings:
                 f"Use names from: {', '.join(DEBIAN_PLATFORMS)}; or unset it to build all of them.",
             )
         mode = _env("LABKIT_MODE", default_mode())
-        if mode not in ("sandbox", "host"):
+        if mode not in MODES:
             raise LabError(f"LABKIT_MODE={mode!r} is not a mode of the lab.",
                            "Use LABKIT_MODE=sandbox (the lab's own engine) or LABKIT_MODE=host (your Docker).")
         settings = cls(
@@ -146,11 +158,6 @@ class Settings:
         """The lab's `docker`, `dockerd`, `containerd`, ... (links into root_dir)."""
         return self.cache_dir / "bin"
 
-    @property
-    def base_image_dir(self) -> Path:
-        """The busybox base image as an OCI layout."""
-        return self.cache_dir / "base-image"
-
     # --- this sandbox ------------------------------------------------------
     @property
     def docker_config(self) -> Path:
@@ -181,6 +188,11 @@ class Settings:
         return self.run_dir / f"{service}.sock"
 
     @property
+    def registry(self) -> RegistryAddress:
+        """Where the sandbox's registry listens."""
+        return RegistryAddress(self.registry_host, self.registry_port)
+
+    @property
     def registry_address(self) -> str:
-        """host:port of the local registry."""
-        return f"{self.registry_host}:{self.registry_port}"
+        """host:port of the sandbox's registry, as configuration files and image references spell it."""
+        return str(self.registry)

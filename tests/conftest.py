@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit.engine import modes
-from labkit.engine.endpoints import Endpoints
+from labkit import engines
+from labkit.docker.endpoints import Endpoints
 from labkit.settings import Settings
 from tests import untouched
 
@@ -121,4 +121,4 @@ def untouched_before(pytestconfig: pytest.Config) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def lab(settings: Settings, untouched_before: dict[str, str]) -> Iterator[Endpoints]:
     """The real sandbox, started when needed. A sandbox that cannot start fails the tests; it never skips them."""
-    yield modes.up(settings)
+    yield engines.choose(settings).up()

@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from labkit.engine.endpoints import Endpoints
+from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
+from labkit.experiment import PLATFORMS, REPOSITORY, STEP2_ERROR
 from labkit.oci import media
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
 
 T = TypeVar("T")
-TWO_PLATFORMS = ["linux/amd64", "linux/arm64"]
-STEP2_ERROR = "Multi-platform build is not supported for the docker driver"
 
 
 class StepFailed(Exception):
@@ -56,9 +55,9 @@ def whole_lab(endpoints: Endpoints, settings: Settings, tag: str) -> None:
     pushed = multiarch_build.build_and_push(endpoints, workdir, tag=tag)
     if not pushed.result.succeeded:
         raise StepFailed(f"step 3 failed: {pushed.result.stderr.strip()[-300:]}")
-    platforms = inspect_index.read_index(endpoints, multiarch_build.REPOSITORY, tag).platforms()
-    if platforms != TWO_PLATFORMS:
-        raise StepFailed(f"step 4 found {platforms}, not {TWO_PLATFORMS}")
+    platforms = inspect_index.read_index(endpoints, REPOSITORY, tag).platforms()
+    if platforms != list(PLATFORMS):
+        raise StepFailed(f"step 4 found {platforms}, not {list(PLATFORMS)}")
 
 
 def wait_for(condition: Callable[[], T | None], timeout: float, what: str, every: float = 0.01) -> T:
@@ -78,12 +77,12 @@ def wait_for(condition: Callable[[], T | None], timeout: float, what: str, every
 _BUILD = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from labkit.engine import modes
+    from labkit import engines
     from labkit.settings import Settings
     from labkit.steps import multiarch_build
     settings = Settings.from_env()
     spec = json.loads(sys.argv[1])
-    pushed = multiarch_build.build_and_push(modes.endpoints(settings), Path(spec["workdir"]), tuple(spec["platforms"]),
+    pushed = multiarch_build.build_and_push(engines.choose(settings).endpoints(), Path(spec["workdir"]), tuple(spec["platforms"]),
                                             tag=spec["tag"], options=tuple(spec["options"]))
     print(json.dumps({"return_code": pushed.result.return_code, "stderr": pushed.result.stderr, "digest": pushed.digest}))
 """)

@@ -10,6 +10,7 @@ from typing import Any
 
 from labkit.errors import LabError
 from labkit.oci.media import ACCEPT_ALL, digest_of
+from labkit.settings import RegistryAddress
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class RawManifest:
 class Registry:
     """Talks to one registry at `host:port` over plain HTTP."""
 
-    def __init__(self, address: str, timeout: float = 10.0) -> None:
+    def __init__(self, address: RegistryAddress, timeout: float = 10.0) -> None:
         self.address = address
         self.timeout = timeout
 

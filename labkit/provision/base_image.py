@@ -15,14 +15,13 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from labkit.experiment import BASE_REPOSITORY, BASE_TAG
 from labkit.oci import image
 from labkit.oci.image import Blob, Image, TarEntry
 from labkit.oci.registry import Registry
-from labkit.provision.packages import FetchedPackage, busybox_deb
+from labkit.provision.packages import busybox_deb
+from labkit.results import FetchedPackage
 from labkit.settings import DEBIAN_PLATFORMS, Settings
-
-REPOSITORY = "library/busybox"
-TAG = "latest"
 
 
 def _busybox_binary(deb: Path) -> bytes:
@@ -107,5 +106,5 @@ def build(settings: Settings, record: list[FetchedPackage]) -> Image:
 def ensure_pushed(settings: Settings, registry: Registry, record: list[FetchedPackage]) -> str:
     """Make sure `busybox:latest` is in the registry; build and push it only when it is not."""
     inputs = ",".join(f"{arch}={busybox_deb(settings, record, arch).sha256}" for arch in settings.base_arches)
-    return image.ensure_pushed(registry, REPOSITORY, TAG, settings.cache_dir / "base-image.digest", inputs,
+    return image.ensure_pushed(registry, BASE_REPOSITORY, BASE_TAG, settings.cache_dir / "base-image.digest", inputs,
                                lambda: build(settings, record))

@@ -13,10 +13,11 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from labkit.errors import LabError
+from labkit.results import FetchedPackage
 from labkit.settings import Settings
 
 ENGINE_PACKAGES = ("docker.io", "docker-cli", "docker-buildx", "containerd", "docker-registry")
@@ -33,18 +34,6 @@ PROGRAMS = {
     "docker-registry": "usr/bin/docker-registry",
 }
 BUILDX_PLUGIN = "usr/libexec/docker/cli-plugins/docker-buildx"
-
-
-@dataclass(frozen=True)
-class FetchedPackage:
-    """One downloaded .deb, as recorded in packages.json."""
-
-    package: str
-    version: str
-    arch: str
-    suite: str
-    file: str
-    sha256: str
 
 
 def sha256_file(path: Path) -> str:

@@ -17,7 +17,7 @@ from labkit.oci import image
 from labkit.oci.image import Image, TarEntry
 from labkit.oci.registry import Registry
 from labkit.provision import base_image
-from labkit.provision.packages import FetchedPackage
+from labkit.results import FetchedPackage
 from labkit.settings import Settings
 
 REPOSITORY = "library/registry"

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-DOCKERFILE = 'FROM busybox\nCMD ["echo", "Hello from multi-arch image"]\n'
-
-
-@dataclass(frozen=True)
-class DockerfileResult:
-    """The Dockerfile that was written, and where."""
-
-    workdir: Path
-    path: Path
-    text: str
+from labkit.experiment import DOCKERFILE
+from labkit.results import DockerfileResult
 
 
 def write(workdir: Path) -> DockerfileResult:

@@ -7,65 +7,20 @@ proof and the diagram are all built from them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from labkit.engine.commands import CommandResult, run_docker
-from labkit.engine.endpoints import Endpoints
+from labkit.docker.commands import run_docker
+from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
+from labkit.experiment import BASE_REPOSITORY, BASE_TAG
 from labkit.oci import media
 from labkit.oci.registry import Registry
+from labkit.results import CommandResult, Descriptor, EntryKind, IndexEntry, IndexReport
 
 ATTESTATION = "attestation-manifest"
 REFERENCE_TYPE = "vnd.docker.reference.type"
 REFERENCE_DIGEST = "vnd.docker.reference.digest"
-
-
-@dataclass(frozen=True)
-class Blob:
-    """A descriptor: media type, digest and size."""
-
-    media_type: str
-    digest: str
-    size: int
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """One manifest listed in the index."""
-
-    platform: str
-    kind: str  # "image" or "attestation"
-    manifest: Blob
-    describes: str  # for an attestation: the digest of the image manifest it is about
-    config: Blob
-    layers: tuple[Blob, ...]
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    """The index under a tag, as raw bytes and as parsed entries."""
-
-    image_ref: str
-    media_type: str
-    served_digest: str
-    raw: bytes
-    entries: tuple[IndexEntry, ...]
-
-    @property
-    def computed_digest(self) -> str:
-        """sha256 of the raw bytes: equal to served_digest, since content addresses are hashes."""
-        return media.digest_of(self.raw)
-
-    @property
-    def document(self) -> dict[str, Any]:
-        """The index, parsed."""
-        value: dict[str, Any] = json.loads(self.raw)
-        return value
-
-    def platforms(self, kind: str = "image") -> list[str]:
-        """Platforms of the entries of one kind, in index order."""
-        return [entry.platform for entry in self.entries if entry.kind == kind]
 
 
 def platform_name(platform: dict[str, str] | None) -> str:
@@ -76,8 +31,8 @@ def platform_name(platform: dict[str, str] | None) -> str:
     return "/".join(part for part in parts if part)
 
 
-def _blob(descriptor: dict[str, Any]) -> Blob:
-    return Blob(descriptor["mediaType"], descriptor["digest"], int(descriptor["size"]))
+def _descriptor(value: dict[str, Any]) -> Descriptor:
+    return Descriptor(value["mediaType"], value["digest"], int(value["size"]))
 
 
 def parse_index(image_ref: str, media_type: str, served_digest: str, raw: bytes,
@@ -86,15 +41,15 @@ def parse_index(image_ref: str, media_type: str, served_digest: str, raw: bytes,
     entries = []
     for item in json.loads(raw).get("manifests", []):
         annotations = item.get("annotations") or {}
-        kind = "attestation" if annotations.get(REFERENCE_TYPE) == ATTESTATION else "image"
+        kind: EntryKind = "attestation" if annotations.get(REFERENCE_TYPE) == ATTESTATION else "image"
         manifest = manifests.get(item["digest"], {})
         entries.append(IndexEntry(
             platform=platform_name(item.get("platform")),
             kind=kind,
-            manifest=_blob(item),
+            manifest=_descriptor(item),
             describes=annotations.get(REFERENCE_DIGEST, ""),
-            config=_blob(manifest["config"]) if "config" in manifest else Blob("", "", 0),
-            layers=tuple(_blob(layer) for layer in manifest.get("layers", [])),
+            config=_descriptor(manifest["config"]) if "config" in manifest else Descriptor("", "", 0),
+            layers=tuple(_descriptor(layer) for layer in manifest.get("layers", [])),
         ))
     return IndexReport(image_ref, media_type, served_digest, raw, tuple(entries))
 
@@ -114,9 +69,9 @@ def read_index(endpoints: Endpoints, repository: str, tag: str) -> IndexReport:
     return parse_index(ref, served.media_type, served.digest, served.data, manifests)
 
 
-def base_image(endpoints: Endpoints, repository: str = "library/busybox", tag: str = "latest") -> IndexReport:
+def base_image(endpoints: Endpoints, repository: str = BASE_REPOSITORY, tag: str = BASE_TAG) -> IndexReport:
     """The index `FROM busybox` resolves to: from the engine's docker.io mirror, else from Docker Hub."""
-    if endpoints.mirror:
+    if endpoints.mirror is not None:
         return read_index(replace(endpoints, registry=endpoints.mirror), repository, tag)
     ref = f"docker.io/{repository}:{tag}"
     result = run_docker(endpoints, endpoints.multiarch_context, ["buildx", "imagetools", "inspect", "--raw", ref])

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.engine.builders import Builder, builder, list_builders
-from labkit.engine.commands import CommandResult, run_docker
-from labkit.engine.endpoints import Endpoints
-from labkit.engine.facts import image_store
+from labkit.docker.builders import builder, list_builders
+from labkit.docker.commands import run_docker
+from labkit.docker.endpoints import Endpoints
+from labkit.docker.facts import image_store
 from labkit.errors import LabError
+from labkit.experiment import BUILDKIT_IMAGE, PLATFORMS, REPOSITORY, TAG
 from labkit.oci.registry import Registry
-from labkit.settings import BUILDKIT_IMAGE
+from labkit.results import BuilderChoice, BuilderReady, CommandResult, PushResult
 from labkit.steps import inputs
-from labkit.steps.default_build import PLATFORMS
-
-REPOSITORY = "demo"
-TAG = "multi"
-
-
-@dataclass(frozen=True)
-class BuilderReady:
-    """`docker buildx inspect --bootstrap` and the builder it reported."""
-
-    result: CommandResult
-    builder: Builder | None
-
-
-@dataclass(frozen=True)
-class PushResult:
-    """The build-and-push command and what the registry now serves under the tag."""
-
-    result: CommandResult
-    image_ref: str
-    media_type: str
-    digest: str
 
 
 def image_ref(endpoints: Endpoints, repository: str = REPOSITORY, tag: str = TAG) -> str:
@@ -52,35 +30,20 @@ def bootstrap(endpoints: Endpoints, name: str) -> BuilderReady:
     return BuilderReady(result, found)
 
 
-@dataclass(frozen=True)
-class BuilderChoice:
-    """Which builder step 3 uses, why, and the commands that decided it."""
-
-    path: str
-    why: str
-    commands: tuple[CommandResult, ...]
-    builder: Builder | None
-
-    @property
-    def ready(self) -> bool:
-        """True when a builder that can build several platforms is in use."""
-        return self.builder is not None
-
-
 def prepare_builder(endpoints: Endpoints) -> BuilderChoice:
-    """The builder for step 3.
+    """The builder for step 3, as the endpoints' builder plan says.
 
-    In the sandbox: the multiarch daemon's own builder (docker driver, containerd image store).
-    In host mode: the experiment's `docker buildx create --name multiarch --use` (docker-container driver);
-    when its moby/buildkit image cannot be had, the engine's default builder if its image store allows
+    No builder to create (the sandbox): the multiarch daemon's own builder (docker driver, containerd image store).
+    A builder to create (host mode): the article's `docker buildx create --name multiarch --use` (docker-container
+    driver); when its moby/buildkit image cannot be had, the engine's default builder if its image store allows
     several platforms; otherwise nothing, and `why` says what is missing.
     """
     context = endpoints.multiarch_context
-    if not endpoints.seed_builder:
+    if not endpoints.create_builder:
         ready = bootstrap(endpoints, context)
         why = "the multiarch daemon uses the containerd image store, so its own builder (docker driver) can build several platforms"
-        return BuilderChoice("the engine's default builder", why, (ready.result,), ready.builder)
-    name = endpoints.seed_builder
+        return BuilderChoice("own", why, (ready.result,), ready.builder)
+    name = endpoints.create_builder
     commands = []
     if builder(endpoints, context, name) is None:
         create = ["buildx", "create", "--name", name, "--use", "--driver-opt", "network=host"]
@@ -93,7 +56,7 @@ def prepare_builder(endpoints: Endpoints) -> BuilderChoice:
     commands.append(ready.result)
     if ready.builder is not None:
         why = f"the {name} builder (docker-container driver) started from the moby/buildkit image"
-        return BuilderChoice("the experiment's docker-container builder", why, tuple(commands), ready.builder)
+        return BuilderChoice("created", why, tuple(commands), ready.builder)
     error = (ready.result.stderr.strip().splitlines() or ["it did not start"])[-1]
     reason = f"it needs the {BUILDKIT_IMAGE} image, which could not be had: {error}"
     if image_store(endpoints, context) == "containerd":
@@ -102,7 +65,7 @@ def prepare_builder(endpoints: Endpoints) -> BuilderChoice:
         commands.append(fallback.result)
         why = (f"the {name} builder could not start ({reason}); the engine uses the containerd image store, "
                "so its default builder (docker driver) can build several platforms")
-        return BuilderChoice("the engine's default builder (fallback)", why, tuple(commands), fallback.builder)
+        return BuilderChoice("fallback", why, tuple(commands), fallback.builder)
     why = (f"the {name} builder could not start ({reason}), and the engine uses the classic image store, "
            "whose default builder cannot build several platforms. Load moby/buildkit "
            "(`labkit up --buildkit-tar FILE`, saved with `docker save moby/buildkit:buildx-stable-1` on a connected "
@@ -131,8 +94,8 @@ def run_image(endpoints: Endpoints, ref: str, platform: str, command: tuple[str,
     return run_docker(endpoints, endpoints.multiarch_context, args)
 
 
-def try_container_builder(endpoints: Endpoints, name: str = "seed-multiarch") -> BuilderReady:
-    """The seed's fix: a docker-container builder, bootstrapped (it needs the moby/buildkit image), then removed."""
+def try_container_builder(endpoints: Endpoints, name: str = "article-multiarch") -> BuilderReady:
+    """The article's fix: a docker-container builder, bootstrapped (it needs the moby/buildkit image), then removed."""
     context = endpoints.multiarch_context
     run_docker(endpoints, context, ["buildx", "create", "--name", name, "--driver", "docker-container"])
     try:

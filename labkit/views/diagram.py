@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit.steps.inspect_index import IndexReport
+from labkit.results import IndexReport
 
 
 def _size(size: int) -> str:

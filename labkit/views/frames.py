@@ -6,12 +6,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from labkit.engine.builders import Builder
-from labkit.engine.doctor import Prediction
-from labkit.engine.sandbox import ServiceStatus
-from labkit.steps.inspect_index import IndexReport
-
-TWO_PLATFORMS = ("linux/amd64", "linux/arm64")
+from labkit.experiment import PLATFORMS
+from labkit.results import Builder, IndexReport, Prediction, ServiceStatus
+from labkit.views.text import state_text
 
 
 def short(digest: str) -> str:
@@ -30,17 +27,18 @@ def index_table(report: IndexReport) -> pd.DataFrame:
 def builders_table(builders: Sequence[Builder]) -> pd.DataFrame:
     """One row per builder: name, driver, status, and whether it lists both target platforms."""
     return pd.DataFrame(
-        [(b.name, b.driver or "-", b.status, "yes" if set(TWO_PLATFORMS) <= set(b.platforms) else "no")
+        [(b.name, b.driver or "-", b.status, "yes" if set(PLATFORMS) <= set(b.platforms) else "no")
          for b in builders],
-        columns=["builder", "driver", "status", "lists linux/amd64 and linux/arm64"],
+        columns=["builder", "driver", "status", f"lists {' and '.join(PLATFORMS)}"],
     )
 
 
 def status_table(rows: Sequence[ServiceStatus]) -> pd.DataFrame:
     """One row per sandbox service and its state."""
-    return pd.DataFrame([(row.service, row.state) for row in rows], columns=["service", "state"])
+    return pd.DataFrame([(row.service, state_text(row)) for row in rows], columns=["service", "state"])
+
 
 
 def predictions_table(predictions: Sequence[Prediction]) -> pd.DataFrame:
     """One row per step: what the doctor predicts, and why."""
-    return pd.DataFrame([(p.step, p.outcome, p.why) for p in predictions], columns=["step", "prediction", "why"])
+    return pd.DataFrame([(p.label, p.outcome, p.why) for p in predictions], columns=["step", "prediction", "why"])

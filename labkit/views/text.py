@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from labkit.engine.doctor import Facts, Prediction
-from labkit.steps.inspect_index import IndexReport
+from labkit.errors import LabError
+from labkit.results import BuilderPath, Facts, IndexReport, Prediction, ServiceStatus
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -15,6 +15,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def state_text(row: ServiceStatus) -> str:
+    """A service's state, with its detail in parentheses: `pushed (8 platforms)`."""
+    return f"{row.state} ({row.detail})" if row.detail else row.state
 
 
 def check_line(ok: bool, what: str, next_step: str = "") -> str:
@@ -79,6 +84,26 @@ def doctor_report(facts: Facts, predictions: Sequence[Prediction]) -> str:
         f"Docker Hub:            {'reachable' if facts.docker_hub_reachable else 'unreachable'}",
         "sandbox packages:      " + (", ".join(sorted({f"{p.package} {p.version}" for p in facts.packages})) or "none fetched"),
         "",
-        table(("step", "prediction", "why"), [(p.step, p.outcome, p.why) for p in predictions]),
+        table(("step", "prediction", "why"), [(p.label, p.outcome, p.why) for p in predictions]),
     ]
     return "\n".join(lines)
+
+
+BUILDER_PATHS: dict[BuilderPath, str] = {
+    "own": "the engine's default builder",
+    "created": "the experiment's docker-container builder",
+    "fallback": "the engine's default builder (fallback)",
+    "none": "none",
+}
+
+
+def builder_path_text(path: BuilderPath) -> str:
+    """How step 3's choice of builder reads in a sentence."""
+    return BUILDER_PATHS[path]
+
+
+def cell_error_lines(ename: str, evalue: str) -> list[str]:
+    """What a learner sees for a failed cell: a LabError's `labkit: …` and `  try: …` lines, else `Name: message`."""
+    if ename == LabError.__name__:
+        return f"labkit: {evalue}".splitlines()
+    return [f"{ename}: {evalue}" if evalue else ename]

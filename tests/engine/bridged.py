@@ -26,8 +26,9 @@ from pathlib import Path
 
 from python_on_whales import DockerClient
 
-from labkit.engine import mounts, processes, sandbox
+from labkit.engines import sandbox
 from labkit.settings import Settings
+from labkit.system import mounts, processes
 
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

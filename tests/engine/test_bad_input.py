@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from labkit.engine.endpoints import Endpoints
+from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
 from labkit.oci.registry import Registry
+from labkit.settings import RegistryAddress
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+from tests.helpers import run_labkit
 
 
 @pytest.fixture()
@@ -56,17 +56,16 @@ def test_unknown_context_and_builder_names_are_refused(lab: Endpoints, workdir: 
 
 
 def test_a_registry_that_does_not_answer_is_named(lab: Endpoints) -> None:
-    silent = replace(lab, registry="127.0.0.1:1")
+    silent = replace(lab, registry=RegistryAddress("127.0.0.1", 1))
     with pytest.raises(LabError) as raised:
         inspect_index.read_index(silent, "demo", "multi")
     assert "127.0.0.1:1 does not answer" in raised.value.what
-    assert not Registry("127.0.0.1:1").ping()
+    assert not Registry(RegistryAddress("127.0.0.1", 1)).ping()
 
 
 def test_the_command_line_refuses_bad_input_without_a_traceback() -> None:
     for args, code in ((["env", "nope"], 2), (["frobnicate"], 2)):
-        result = subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, check=False)
+        result = run_labkit(*args)
         assert result.returncode == code and "Traceback" not in result.stderr and "usage:" in result.stderr
-    result = subprocess.run([sys.executable, "-m", "labkit", "status"], capture_output=True, text=True, check=False,
-                            env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "LABKIT_REGISTRY_PORT": "http"})
+    result = run_labkit("status", env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "LABKIT_REGISTRY_PORT": "http"})
     assert result.returncode == 2 and "LABKIT_REGISTRY_PORT" in result.stderr and "Traceback" not in result.stderr

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from labkit.engine import modes, processes, sandbox
-from labkit.engine.endpoints import Endpoints
+from labkit import engines
+from labkit.docker.endpoints import Endpoints
+from labkit.engines import DAEMONS, sandbox
+from labkit.experiment import REPOSITORY
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
-from labkit.steps import inspect_index, multiarch_build
+from labkit.steps import inspect_index
+from labkit.system import processes
 from tests.helpers import (
     SlowBuild,
     build_outcome,
@@ -38,7 +41,7 @@ from tests.helpers import (
 def healthy(lab: Endpoints, settings: Settings) -> Iterator[Endpoints]:
     """The sandbox, healthy before the fault and made healthy again after it (whatever the test did)."""
     yield lab
-    modes.up(settings)
+    engines.choose(settings).up()
 
 
 def _pid(settings: Settings, service: str) -> int:
@@ -57,8 +60,8 @@ def _host_platform(settings: Settings) -> str:
 
 def test_registry_killed_during_an_upload(healthy: Endpoints, settings: Settings, tmp_path: Path) -> None:
     whole_lab(healthy, settings, "before-fault")
-    registry = Registry(settings.registry_address)
-    before = served_content(registry, multiarch_build.REPOSITORY, "before-fault")
+    registry = Registry(settings.registry)
+    before = served_content(registry, REPOSITORY, "before-fault")
     assert {"index", "manifest", "blob"} <= set(before.values())
 
     build = SlowBuild.big_layer(tmp_path / "big", _host_platform(settings))
@@ -72,11 +75,11 @@ def test_registry_killed_during_an_upload(healthy: Endpoints, settings: Settings
 
     result = run_labkit("up")
     assert result.returncode == 0, result.stderr
-    assert lost_content(registry, multiarch_build.REPOSITORY, "before-fault", before) == []
+    assert lost_content(registry, REPOSITORY, "before-fault", before) == []
     rerun = build.start(None, "killed")
     exit_code, pushed = build_outcome(rerun)
     assert (exit_code, pushed["return_code"]) == (0, 0), pushed.get("stderr")
-    assert inspect_index.read_index(healthy, multiarch_build.REPOSITORY, "killed").platforms() == [_host_platform(settings)]
+    assert inspect_index.read_index(healthy, REPOSITORY, "killed").platforms() == [_host_platform(settings)]
 
 
 def _client_builds(text: str) -> list[int]:
@@ -114,7 +117,7 @@ def test_an_interrupted_build_leaves_nothing_half_made(who: str, healthy: Endpoi
 
 
 def test_a_killed_daemon_is_recovered_by_up(healthy: Endpoints, settings: Settings) -> None:
-    for daemon in sandbox.DAEMONS:
+    for daemon in DAEMONS:
         os.kill(_pid(settings, daemon), signal.SIGKILL)
         _wait_until_silent(settings, daemon)
         status = {row.service: row.state for row in sandbox.status(settings)}

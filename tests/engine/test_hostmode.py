@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from labkit.engine import hostmode
-from labkit.engine.endpoints import Endpoints
+from labkit.docker.endpoints import Endpoints
+from labkit.engines import host as hostmode
+from labkit.experiment import BUILDKIT_IMAGE, REPOSITORY, TAG
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
 from tests.helpers import run_labkit
@@ -80,11 +81,11 @@ def test_step_3_says_which_builder_ran_and_why(host: tuple[str, dict[str, str], 
         assert choice.path == "none" and not choice.ready
         assert "labkit up --buildkit-tar" in choice.why and "sandbox" in choice.why
     else:
-        assert choice.path == "the engine's default builder (fallback)" and choice.ready
+        assert choice.path == "fallback" and choice.ready
         workdir = dockerfile.write(settings.state_dir / "work").workdir
         pushed = multiarch_build.build_and_push(endpoints, workdir)
         assert pushed.result.succeeded, pushed.result.stderr
-        report = inspect_index.read_index(endpoints, multiarch_build.REPOSITORY, multiarch_build.TAG)
+        report = inspect_index.read_index(endpoints, REPOSITORY, TAG)
         assert report.platforms() == ["linux/amd64", "linux/arm64"]
 
 
@@ -111,10 +112,10 @@ def test_no_engine_answering_is_a_clear_error(settings: Settings, tmp_path: Path
 def test_a_buildkit_archive_is_loaded_for_air_gapped_machines(lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
     client = lab.client("classic")
     client.image.pull("busybox", quiet=True)
-    client.image.tag("busybox", settings.buildkit_image)
+    client.image.tag("busybox", BUILDKIT_IMAGE)
     archive = tmp_path / "buildkit.tar"
-    client.image.save(settings.buildkit_image, output=archive)
-    client.image.remove(settings.buildkit_image)
+    client.image.save(BUILDKIT_IMAGE, output=archive)
+    client.image.remove(BUILDKIT_IMAGE)
     env = _env(settings, "classic", tmp_path / "state")
     try:
         result = run_labkit("up", "--buildkit-tar", str(archive), env=env)
@@ -125,4 +126,4 @@ def test_a_buildkit_archive_is_loaded_for_air_gapped_machines(lab: Endpoints, se
         assert step3["outcome"] == "succeeds" and "already loaded" in step3["why"]
     finally:
         run_labkit("down", env=env)
-        client.image.remove(settings.buildkit_image, force=True)
+        client.image.remove(BUILDKIT_IMAGE, force=True)

@@ -14,14 +14,16 @@ from pathlib import Path
 import pytest
 from python_on_whales import Container, DockerClient
 
-from labkit.engine import hostmode, inventory, sandbox
-from labkit.engine.endpoints import Endpoints
+from labkit.docker.endpoints import Endpoints
+from labkit.engines import DAEMONS, sandbox
+from labkit.engines import host as hostmode
 from labkit.settings import Settings
 from labkit.steps import multiarch_build
+from labkit.system import inventory
 from tests import untouched
 from tests.engine.bridged import BridgedEngine, bridged_engine
 from tests.engine.test_hostmode import _env
-from tests.helpers import run_labkit, sandbox_env
+from tests.helpers import labkit_argv, run_labkit, sandbox_env
 
 
 def test_daemon_sockets_are_not_world_writable(lab: Endpoints, settings: Settings) -> None:
@@ -90,18 +92,18 @@ def test_host_mode_leaves_the_learners_engine_as_it_was(lab: Endpoints, settings
     lab.multiarch.run("busybox", ["true"], name="learners-own", networks=["none"])  # something of the learner's
     try:
         before = _inventory(lab, "multiarch")
-        up = subprocess.run([sys.executable, "-m", "labkit", "up"], env=env, capture_output=True, text=True, check=False)
+        up = run_labkit("up", env=env)
         assert up.returncode == 0, up.stderr
         ends = hostmode.endpoints(Settings.from_env(env))
-        client = ends.client(hostmode.CONTEXTS[0])
+        client = ends.client(hostmode.CONTEXTS["classic"])
         registry = _registry_container(client, env["LABKIT_NAME"])
         assert registry.host_config.privileged is False
         # The sandbox's daemons have no bridge (`bridge: none`): the registry takes the host network, on loopback.
         # The bridge case is proven on a daemon that has one, in the next test.
         assert not any(n.name == "bridge" for n in client.network.list())
-        _assert_registry_on_loopback_only(client, registry, int(ends.registry.rsplit(":", 1)[1]), _tcp_tables())
+        _assert_registry_on_loopback_only(client, registry, ends.registry.port, _tcp_tables())
         multiarch_build.prepare_builder(ends)
-        down = subprocess.run([sys.executable, "-m", "labkit", "down"], env=env, capture_output=True, text=True, check=False)
+        down = run_labkit("down", env=env)
         assert down.returncode == 0, down.stderr
         after = _inventory(lab, "multiarch")
         assert after["containers"] == before["containers"]
@@ -125,9 +127,9 @@ def test_host_mode_on_an_engine_with_a_bridge_publishes_the_registry_on_loopback
         env = {**os.environ, "LABKIT_MODE": "host", "LABKIT_NAME": "bridged", "LABKIT_DOCKER_HOST": f"unix://{engine.socket}",
                "LABKIT_STATE_DIR": str(tmp_path / "state"), "LABKIT_RUN_DIR": str(tmp_path / "run"),
                "LABKIT_CACHE_DIR": str(settings.cache_dir), "LABKIT_REGISTRY_PORT": "5000"}
-        up = engine.inside([sys.executable, "-m", "labkit", "up"], env=env)  # in its namespace: the port is there
+        up = engine.inside(labkit_argv("up"), env=env)  # in its namespace: the port is there
         assert up.returncode == 0, up.stdout + up.stderr
-        port = int(hostmode.endpoints(Settings.from_env(env)).registry.rsplit(":", 1)[1])
+        port = hostmode.endpoints(Settings.from_env(env)).registry.port
         registry = _registry_container(client, "bridged")
         assert registry.host_config.privileged is False
         _assert_registry_on_loopback_only(client, registry, port, _tcp_tables(engine))
@@ -138,7 +140,7 @@ def test_host_mode_on_an_engine_with_a_bridge_publishes_the_registry_on_loopback
                 _assert_registry_on_loopback_only(client, exposed, 5999, _tcp_tables(engine))
         finally:
             client.container.remove(exposed, force=True)
-        down = engine.inside([sys.executable, "-m", "labkit", "down"], env=env)
+        down = engine.inside(labkit_argv("down"), env=env)
         assert down.returncode == 0, down.stdout + down.stderr
         assert client.container.list(all=True) == []
     if not had_registry_image:
@@ -152,14 +154,15 @@ SENTINEL_CONFIG = {"currentContext": "sentinel-the-lab-must-not-use", "auths": {
 STEPS = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from labkit.engine import modes
+    from labkit import engines
+    from labkit.experiment import REPOSITORY
     from labkit.settings import Settings
     from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
-    lab = modes.endpoints(Settings.from_env())
+    lab = engines.choose(Settings.from_env()).endpoints()
     workdir = dockerfile.write(Path(sys.argv[1])).workdir
     attempt = default_build.build(lab, workdir)
     pushed = multiarch_build.build_and_push(lab, workdir, tag=sys.argv[2])
-    index = inspect_index.read_index(lab, multiarch_build.REPOSITORY, sys.argv[2])
+    index = inspect_index.read_index(lab, REPOSITORY, sys.argv[2])
     print(json.dumps({"step2": [attempt.result.return_code, attempt.result.stderr],
                       "step3": [pushed.result.return_code, pushed.result.stderr], "step4": index.platforms()}))
 """)
@@ -186,7 +189,7 @@ def test_docker_host_and_docker_config_are_ignored(lab: Endpoints, settings: Set
 
     up = run_labkit("up", env=env)
     assert up.returncode == 0, up.stdout + up.stderr
-    for name in sandbox.DAEMONS:  # the daemons listen on their own socket only
+    for name in DAEMONS:  # the daemons listen on their own socket only
         config = json.loads((settings.service_dir(name) / "daemon.json").read_text())
         assert config["hosts"] == [f"unix://{settings.socket(name)}"]
     status = run_labkit("status", env=env)

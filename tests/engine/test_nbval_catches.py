@@ -20,7 +20,7 @@ import pytest
 from nbclient import NotebookClient
 
 from labkit import nbtools
-from labkit.engine.endpoints import Endpoints
+from labkit.docker.endpoints import Endpoints
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import nbformat
 from nbclient import NotebookClient
 
 from labkit import nbtools
-from labkit.engine.endpoints import Endpoints
+from labkit.docker.endpoints import Endpoints
+from labkit.experiment import REPOSITORY, TAG
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
-from labkit.steps import multiarch_build
 
 
 def _execute(name: str) -> str:
@@ -21,10 +21,10 @@ def _execute(name: str) -> str:
 
 def test_notebook_04_builds_and_pushes_the_image_when_it_is_missing(lab: Endpoints, settings: Settings) -> None:
     registry = Registry(lab.registry)
-    served = registry.get_manifest(multiarch_build.REPOSITORY, multiarch_build.TAG)
+    served = registry.get_manifest(REPOSITORY, TAG)
     if served is not None:
-        registry.delete_manifest(multiarch_build.REPOSITORY, served.digest)
-    assert registry.get_manifest(multiarch_build.REPOSITORY, multiarch_build.TAG) is None
+        registry.delete_manifest(REPOSITORY, served.digest)
+    assert registry.get_manifest(REPOSITORY, TAG) is None
     (settings.work_dir / "Dockerfile").unlink(missing_ok=True)
 
     printed = _execute("04_inspect_the_index.ipynb")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bench.soak import CheckFailed, Soak, run
-from labkit.engine import sandbox
-from labkit.engine.endpoints import Endpoints
+from labkit.docker.endpoints import Endpoints
+from labkit.engines import sandbox
 
 
 class WrongCheck(Soak):

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
-from labkit.engine import inventory, modes, mounts, processes, sandbox
-from labkit.engine.endpoints import Endpoints
+from labkit import engines
+from labkit.docker.endpoints import Endpoints
+from labkit.engines import DAEMONS, sandbox
 from labkit.settings import Settings
+from labkit.system import inventory, mounts, processes
 from tests.conftest import WATCHED, tree_hash
 from tests.helpers import run_labkit as labkit
 
@@ -50,11 +50,11 @@ def test_down_leaves_no_process_and_up_recovers(lab: Endpoints, settings: Settin
     result = labkit("down")
     assert result.returncode == 0, result.stderr
     assert inventory.lab_processes(settings) == []
-    assert not any(settings.socket(name).exists() for name in sandbox.DAEMONS)
+    assert not any(settings.socket(name).exists() for name in DAEMONS)
     assert mounts.lab_mounts(mounts.sandbox_folders(settings)) == []
     result = labkit("up")
     assert result.returncode == 0, result.stderr
-    assert modes.is_up(settings)
+    assert engines.choose(settings).is_up()
 
 
 def test_user_docker_folders_are_untouched(lab: Endpoints, untouched_before: dict[str, str]) -> None:
@@ -68,8 +68,7 @@ def test_a_busy_registry_port_is_named_with_the_setting_to_change(lab: Endpoints
         port = other_program.getsockname()[1]
         env = {**os.environ, "LABKIT_NAME": "porttest", "LABKIT_STATE_DIR": str(tmp_path / "state"),
                "LABKIT_CACHE_DIR": str(settings.cache_dir), "LABKIT_REGISTRY_PORT": str(port)}
-        result = subprocess.run([sys.executable, "-m", "labkit", "up"], env=env, capture_output=True, text=True,
-                                timeout=300, check=False)
+        result = labkit("up", env=env)
     assert result.returncode == 2
     assert f"Port {port} on 127.0.0.1 is taken" in result.stderr
     assert "LABKIT_REGISTRY_PORT" in result.stderr
@@ -89,8 +88,7 @@ def test_doctor_reports_what_was_fetched_and_predicts_the_sandbox(lab: Endpoints
 
 def test_a_second_fetch_downloads_nothing(lab: Endpoints) -> None:
     env = {**os.environ, "LABKIT_DEBIAN_MIRROR": "http://127.0.0.1:9/debian"}  # nothing answers there
-    result = subprocess.run([sys.executable, "-m", "labkit", "fetch"], env=env, capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = labkit("fetch", env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Get:" not in result.stderr and "fetching" not in result.stderr
     assert "docker.io" in result.stdout

@@ -2,7 +2,8 @@
 
 import json
 
-from labkit.engine.builders import Builder, parse_buildx_ls
+from labkit.docker.builders import parse_buildx_ls
+from labkit.results import Builder
 from tests.conftest import DATA
 
 CAPTURE = (DATA / "buildx-ls.jsonl").read_text()

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit.engine.commands import display, error_lines
+from labkit.docker.commands import display, error_lines
 from tests.conftest import DATA
 
 CAPTURES: dict[str, Any] = json.loads((DATA / "build-captures.json").read_text())

@@ -13,9 +13,10 @@ from dataclasses import replace
 
 import pytest
 
-from labkit.engine.builders import parse_buildx_ls
-from labkit.engine.doctor import Facts, predict
-from labkit.engine.facts import parse_info
+from labkit.diagnostics.doctor import predict
+from labkit.docker.builders import parse_buildx_ls
+from labkit.docker.facts import parse_info
+from labkit.results import Facts
 from tests.conftest import DATA
 
 ENGINES = DATA / "engines"

@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from labkit.oci import media
-from labkit.steps.inspect_index import Blob, IndexReport, parse_index, platform_name
+from labkit.results import Descriptor, IndexReport
+from labkit.steps.inspect_index import parse_index, platform_name
 from tests.conftest import DATA
 
 
@@ -126,7 +127,7 @@ def test_same_image_content_gets_different_manifest_digests_per_format() -> None
 def test_entries_without_a_fetched_manifest_have_an_empty_config() -> None:
     report = _report("demo-multi", with_manifests=False)
     assert len(report.entries) == 4
-    assert all(e.config == Blob("", "", 0) and e.layers == () for e in report.entries)
+    assert all(e.config == Descriptor("", "", 0) and e.layers == () for e in report.entries)
 
 
 def test_platform_name_joins_os_architecture_and_variant() -> None:

@@ -8,7 +8,7 @@ registry's /proc/PID/fd); a Python listener on 0.0.0.0:2024, inode 89220 (from f
 byte at that moment: the kernel pads every line to 149 characters.
 """
 
-from labkit.engine.inventory import parse_proc_net_tcp
+from labkit.system.inventory import parse_proc_net_tcp
 from tests.conftest import DATA
 
 

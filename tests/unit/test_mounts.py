@@ -9,7 +9,7 @@ which the kernel writes as `with\\040space`.
 
 from pathlib import Path
 
-from labkit.engine.mounts import lab_mounts, parse_mounts
+from labkit.system.mounts import lab_mounts, parse_mounts
 from tests.conftest import DATA
 
 MOUNTS = DATA / "proc-self-mounts.txt"

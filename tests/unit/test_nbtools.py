@@ -8,7 +8,7 @@ from typing import Any
 import nbformat
 
 from labkit import nbtools
-from labkit.notebook import error_lines
+from labkit.views.text import cell_error_lines as error_lines
 
 MARKED = "# NBVAL_IGNORE_OUTPUT\n# (not checked: a path on this machine)\nprint(result.path)"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.engine.processes import ProcessSpec, is_alive, owned_pid
+from labkit.system.processes import ProcessSpec, is_alive, owned_pid
 
 SLEEP = shutil.which("sleep") or "/bin/sleep"
 

@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
-from labkit.engine.commands import run_docker
-from labkit.engine.endpoints import Endpoints
-
-
-@dataclass(frozen=True)
-class Builder:
-    """One builder and its (first) node."""
-
-    name: str
-    driver: str
-    status: str
-    buildkit: str
-    platforms: tuple[str, ...]
-    error: str
-    current: bool = False
+from labkit.docker.commands import run_docker
+from labkit.docker.endpoints import Endpoints
+from labkit.results import Builder
 
 
 def parse_buildx_ls(text: str) -> list[Builder]:

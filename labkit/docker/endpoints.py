@@ -9,6 +9,7 @@ from pathlib import Path
 from python_on_whales import DockerClient
 
 from labkit.errors import LabError
+from labkit.settings import RegistryAddress
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,9 @@ class Endpoints:
     docker_config: Path
     classic_context: str  # where step 2 runs: the engine's default builder
     multiarch_context: str  # where step 3 builds
-    registry: str  # host:port of the local registry
-    mirror: str = ""  # host:port of a registry that serves docker.io for this engine (the sandbox's), if any
-    seed_builder: str = ""  # host mode: name of the docker-container builder step 3 creates, as the experiment does
+    registry: RegistryAddress  # the lab's registry, where step 3 pushes
+    mirror: RegistryAddress | None = None  # a registry that serves docker.io for this engine (the sandbox's), if any
+    create_builder: str = ""  # the builder plan for step 3: a docker-container builder to create, as the article does
     buildkitd_config: Path | None = None  # lets that builder push to the plain-HTTP local registry
 
     def client(self, context: str) -> DockerClient:

@@ -14,31 +14,26 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from labkit.engine import mounts, network, processes
-from labkit.engine.endpoints import Endpoints
-from labkit.engine.processes import ProcessSpec
+from labkit.docker import config
+from labkit.docker.endpoints import Endpoints
+from labkit.docker.facts import image_store
+from labkit.engines.base import DAEMONS, Daemon, Engine
 from labkit.errors import LabError
+from labkit.experiment import BASE_REPOSITORY, BASE_TAG
 from labkit.oci.registry import Registry
 from labkit.provision import base_image, host, packages, registry_image
-from labkit.settings import Settings
+from labkit.results import Check, ImageStore, ServiceState, ServiceStatus
+from labkit.settings import Mode, Settings
+from labkit.system import mounts, network, processes
+from labkit.system.files import write_if_changed
+from labkit.system.processes import ProcessSpec
 
-DAEMONS = {"classic": False, "multiarch": True}  # name -> containerd-snapshotter
+STORES: dict[Daemon, ImageStore] = {"classic": "classic", "multiarch": "containerd"}  # the image store each daemon uses
 SERVICES = ("registry", *DAEMONS)
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    """One row of `labkit status`."""
-
-    service: str
-    state: str
-    pid: int | None
-    address: str
-    log: str
 
 
 def _env(settings: Settings) -> tuple[tuple[str, str], ...]:
@@ -52,7 +47,7 @@ def registry_spec(settings: Settings) -> ProcessSpec:
                        _env(settings), folder / "pid", folder / "log")
 
 
-def daemon_spec(settings: Settings, name: str) -> ProcessSpec:
+def daemon_spec(settings: Settings, name: Daemon) -> ProcessSpec:
     """How one dockerd is started (everything else is in its config file)."""
     folder = settings.service_dir(name)
     return ProcessSpec(name, (str(settings.bin_dir / "dockerd"), "--config-file", str(folder / "daemon.json")),
@@ -61,17 +56,24 @@ def daemon_spec(settings: Settings, name: str) -> ProcessSpec:
 
 def spec_of(settings: Settings, service: str) -> ProcessSpec:
     """How a service (`registry`, `classic` or `multiarch`) is started."""
-    return registry_spec(settings) if service == "registry" else daemon_spec(settings, service)
+    return registry_spec(settings) if service == "registry" else daemon_spec(settings, _daemon(service))
+
+
+def _daemon(name: str) -> Daemon:
+    for daemon in DAEMONS:
+        if daemon == name:
+            return daemon
+    raise LabError(f"There is no sandbox daemon called {name!r}.", f"Use one of: {', '.join(DAEMONS)}.")
 
 
 def answers(settings: Settings, service: str) -> bool:
     """True when a service answers: /v2/ for the registry, /_ping for a daemon."""
     if service == "registry":
-        return Registry(settings.registry_address).ping()
-    return daemon_answers(settings.socket(service))
+        return Registry(settings.registry).ping()
+    return daemon_answers(settings.socket(_daemon(service)))
 
 
-def daemon_config(settings: Settings, name: str) -> dict[str, object]:
+def daemon_config(settings: Settings, name: Daemon) -> dict[str, object]:
     """daemon.json of one sandbox daemon: its own folders, no bridge or iptables, the local mirror."""
     registry = settings.registry_address
     return {
@@ -83,7 +85,7 @@ def daemon_config(settings: Settings, name: str) -> dict[str, object]:
         "iptables": False,
         "ip6tables": False,
         "userland-proxy": False,
-        "features": {"containerd-snapshotter": DAEMONS[name]},
+        "features": {"containerd-snapshotter": STORES[name] == "containerd"},  # explicit: newer engines change the default
         "registry-mirrors": [f"http://{registry}"],
         "insecure-registries": [registry],
     }
@@ -102,8 +104,8 @@ def registry_config(settings: Settings) -> str:
 
 def endpoints(settings: Settings) -> Endpoints:
     """The sandbox as the steps see it."""
-    return Endpoints(settings.bin_dir / "docker", settings.docker_config, "classic", "multiarch", settings.registry_address,
-                     mirror=settings.registry_address)
+    return Endpoints(settings.bin_dir / "docker", settings.docker_config, "classic", "multiarch", settings.registry,
+                     mirror=settings.registry)
 
 
 @contextmanager
@@ -116,12 +118,6 @@ def _locked(settings: Settings) -> Iterator[None]:
             print("labkit: another `labkit up` or `down` is running; waiting for it to finish", flush=True)
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
 
 
 def daemon_answers(sock: Path) -> bool:
@@ -139,7 +135,7 @@ def daemon_answers(sock: Path) -> bool:
 
 def _start_registry(settings: Settings) -> None:
     spec = registry_spec(settings)
-    _write_if_changed(settings.service_dir("registry") / "config.yml", registry_config(settings))
+    write_if_changed(settings.service_dir("registry") / "config.yml", registry_config(settings))
     if processes.owned_pid(spec) is not None:
         return
     if not network.port_is_free(settings.registry_host, settings.registry_port):
@@ -152,9 +148,9 @@ def _start_registry(settings: Settings) -> None:
     processes.start(spec)
 
 
-def _start_daemon(settings: Settings, name: str) -> None:
+def _start_daemon(settings: Settings, name: Daemon) -> None:
     spec = daemon_spec(settings, name)
-    _write_if_changed(settings.service_dir(name) / "daemon.json", json.dumps(daemon_config(settings, name), indent=2) + "\n")
+    write_if_changed(settings.service_dir(name) / "daemon.json", json.dumps(daemon_config(settings, name), indent=2) + "\n")
     if processes.owned_pid(spec) is not None:
         data = settings.service_dir(name) / "data"
         if data.is_dir() and any(data.iterdir()):
@@ -188,21 +184,9 @@ def _wait(settings: Settings, timeout: float) -> None:
 
 def _ensure_docker_config(settings: Settings) -> None:
     """The lab's own DOCKER_CONFIG: the buildx plugin and one context per daemon."""
-    plugins = settings.docker_config / "cli-plugins"
-    plugins.mkdir(parents=True, exist_ok=True)
-    plugin = plugins / "docker-buildx"
-    if not plugin.is_symlink() or plugin.resolve() != packages.buildx_plugin(settings).resolve():
-        plugin.unlink(missing_ok=True)
-        plugin.symlink_to(packages.buildx_plugin(settings))
-    config_json = settings.docker_config / "config.json"
-    if not config_json.exists():
-        config_json.write_text("{}\n")
-    docker = endpoints(settings).client("default")
-    existing = {context.name for context in docker.context.list()}
-    for name in DAEMONS:
-        if name not in existing:
-            docker.context.create(name, description=f"lab sandbox: {name} daemon",
-                                  docker={"host": f"unix://{settings.socket(name)}"})
+    config.link_plugin(settings.docker_config, "docker-buildx", packages.buildx_plugin(settings))
+    config.ensure_contexts(settings.bin_dir / "docker", settings.docker_config,
+                           {name: f"unix://{settings.socket(name)}" for name in DAEMONS}, "lab sandbox daemon")
 
 
 def up(settings: Settings, timeout: float = 60.0) -> Endpoints:
@@ -216,7 +200,7 @@ def up(settings: Settings, timeout: float = 60.0) -> Endpoints:
             _start_daemon(settings, name)
         _ensure_docker_config(settings)
         _wait(settings, timeout)
-        registry = Registry(settings.registry_address)
+        registry = Registry(settings.registry)
         base_image.ensure_pushed(settings, registry, record)
         registry_image.ensure_pushed(settings, registry, record)
     return endpoints(settings)
@@ -236,29 +220,83 @@ def status(settings: Settings) -> list[ServiceStatus]:
     for name in SERVICES:
         spec = spec_of(settings, name)
         pid = processes.owned_pid(spec)
-        address = f"http://{settings.registry_address}" if name == "registry" else f"unix://{settings.socket(name)}"
-        state = "running" if pid is not None and answers(settings, name) else ("not answering" if pid else "stopped")
+        address = f"http://{settings.registry}" if name == "registry" else f"unix://{settings.socket(_daemon(name))}"
+        state: ServiceState = "running" if pid is not None and answers(settings, name) else ("not answering" if pid else "stopped")
         rows.append(ServiceStatus(name, state, pid, address, str(spec.log_file)))
     rows.append(_base_image_status(settings, registry_up=rows[0].state == "running"))
-    qemu = "registered" if host.emulator_registered(settings) else "missing"
+    qemu: ServiceState = "registered" if host.emulator_registered(settings) else "missing"
     rows.append(ServiceStatus("qemu", qemu, None, host.emulator_name(settings),
-                             f"{len(host.registered_emulators())} emulators in binfmt_misc"))
+                              f"{len(host.registered_emulators())} emulators in binfmt_misc"))
     return rows
 
 
 def _base_image_status(settings: Settings, registry_up: bool) -> ServiceStatus:
-    reference = f"{settings.registry_address}/{base_image.REPOSITORY}:{base_image.TAG}"
-    index = Registry(settings.registry_address).get_manifest(base_image.REPOSITORY, base_image.TAG) if registry_up else None
-    state = f"pushed ({len(index.json().get('manifests', []))} platforms)" if index is not None else "missing"
-    return ServiceStatus("base image", state, None, reference, "")
+    reference = f"{settings.registry}/{BASE_REPOSITORY}:{BASE_TAG}"
+    index = Registry(settings.registry).get_manifest(BASE_REPOSITORY, BASE_TAG) if registry_up else None
+    if index is None:
+        return ServiceStatus("base image", "missing", None, reference, "")
+    return ServiceStatus("base image", "pushed", None, reference, "", f"{len(index.json().get('manifests', []))} platforms")
 
 
-def environment(settings: Settings, daemon: str) -> dict[str, str]:
+def environment(settings: Settings, daemon: Daemon) -> dict[str, str]:
     """Variables that point a shell's `docker` at one sandbox daemon."""
-    if daemon not in DAEMONS:
-        raise LabError(f"There is no sandbox daemon called {daemon!r}.", f"Use one of: {', '.join(DAEMONS)}.")
     return {
         "PATH": f"{settings.bin_dir}:{os.environ.get('PATH', _SYSTEM_PATH)}",
         "DOCKER_CONFIG": str(settings.docker_config),
         "DOCKER_CONTEXT": daemon,
     }
+
+
+def readiness(settings: Settings) -> list[Check]:
+    """What the sandbox needs, each checked: packages, QEMU, the registry, both daemons and their image stores."""
+    rows = {row.service: row for row in status(settings)}
+    record = {(p.package, p.arch) for p in packages.read_record(settings)}
+    fetched = all((name, settings.host_arch) in record for name in packages.ENGINE_PACKAGES)
+
+    def store(name: Daemon) -> ImageStore:
+        return image_store(endpoints(settings), name) if rows[name].ready else "unknown"
+
+    return [
+        Check(fetched, "Docker engine, CLI, buildx, containerd and registry fetched from Debian",
+              "`labkit up` (it downloads them once)"),
+        Check(host.emulator_registered(settings), f"QEMU user emulation registered ({host.emulator_name(settings)})",
+              "`labkit up` as root (it installs qemu-user-static and registers it)"),
+        Check(rows["registry"].ready, f"registry answers on {settings.registry}",
+              "`labkit up`; if the port is taken, set LABKIT_REGISTRY_PORT"),
+        *(Check(store(name) == STORES[name], f"{name} daemon answers and uses the {STORES[name]} image store",
+                "`labkit up`, then `labkit status`") for name in DAEMONS),
+        Check(rows["base image"].ready, "busybox base image is in the local registry",
+              "`labkit up` (it builds and pushes the base image)"),
+    ]
+
+
+class SandboxEngine(Engine):
+    """The lab's own engine: two root dockerds (classic and containerd image store) and a registry, on loopback."""
+
+    mode: ClassVar[Mode] = "sandbox"
+    title: ClassVar[str] = "the sandbox"
+    first_start: ClassVar[str] = "the first time this downloads about 85 MB"
+
+    def up(self, buildkit_tar: Path | None = None) -> Endpoints:
+        if buildkit_tar is not None:
+            raise LabError("--buildkit-tar is for host mode: the sandbox builds with its own daemons' builders.",
+                           "Run `LABKIT_MODE=host labkit up --buildkit-tar FILE` to use it with your Docker.")
+        return up(self.settings)
+
+    def down(self) -> list[str]:
+        return down(self.settings)
+
+    def status(self) -> list[ServiceStatus]:
+        return status(self.settings)
+
+    def endpoints(self) -> Endpoints:
+        return endpoints(self.settings)
+
+    def prepare(self) -> Endpoints:
+        return endpoints(self.settings)
+
+    def shell_environment(self, daemon: Daemon) -> dict[str, str]:
+        return environment(self.settings, daemon)
+
+    def readiness(self) -> list[Check]:
+        return readiness(self.settings)

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from labkit.engine.commands import run_docker
-from labkit.engine.endpoints import Endpoints
+from labkit.docker.commands import run_docker
+from labkit.docker.endpoints import Endpoints
+from labkit.results import EngineFacts, ImageStore
 
-ImageStore = Literal["classic", "containerd", "unknown"]
 CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
-
-
-@dataclass(frozen=True)
-class EngineFacts:
-    """What `docker info` says about the CLI, its buildx plugin and the engine."""
-
-    cli_version: str
-    buildx_version: str
-    engine_version: str
-    image_store: ImageStore
-    os_type: str
-    architecture: str
-    error: str
-
-    @property
-    def answers(self) -> bool:
-        """True when the engine answered."""
-        return bool(self.engine_version)
 
 
 def parse_info(text: str) -> EngineFacts:

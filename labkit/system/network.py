@@ -20,14 +20,6 @@ def port_is_free(address: str, port: int) -> bool:
     return True
 
 
-def free_port(address: str, first: int, tries: int = 100) -> int:
-    """The first free port from `first` on."""
-    for port in range(first, first + tries):
-        if port_is_free(address, port):
-            return port
-    raise OSError(f"no free port on {address} between {first} and {first + tries - 1}")
-
-
 def docker_hub_reachable(timeout: float = 3.0) -> bool:
     """True when Docker Hub's registry answers at all (401 Unauthorized counts: it answered)."""
     try:

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 from python_on_whales import DockerException
 from python_on_whales.utils import run
 
-from labkit.engine.endpoints import Endpoints
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What one docker command did."""
-
-    context: str
-    command: str
-    return_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def succeeded(self) -> bool:
-        """True when the command exited with 0."""
-        return self.return_code == 0
+from labkit.docker.endpoints import Endpoints
+from labkit.results import CommandResult
 
 
 def display(args: list[str], workdir: Path | None = None, env: dict[str, str] | None = None) -> str:

@@ -3,34 +3,37 @@
 The lab keeps its own DOCKER_CONFIG (two contexts that point at the learner's
 engine, and the experiment's builder), so the learner's `~/.docker`, current
 builder and contexts stay as they were. On the engine it creates only what it
-labels or records: a `registry:2` container published on 127.0.0.1, and the
+labels or names: a `registry:2` container published on 127.0.0.1, and the
 docker-container builder of step 3. `down` removes exactly those.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from python_on_whales import DockerClient, DockerException
 
-from labkit.engine import network
-from labkit.engine.builders import Builder, list_builders
-from labkit.engine.commands import run_docker
-from labkit.engine.endpoints import Endpoints
-from labkit.engine.facts import engine_facts
-from labkit.engine.sandbox import ServiceStatus
+from labkit.docker import config
+from labkit.docker.builders import list_builders
+from labkit.docker.commands import run_docker
+from labkit.docker.endpoints import Endpoints
+from labkit.docker.facts import engine_facts
+from labkit.engines.base import Daemon, Engine
 from labkit.errors import LabError
+from labkit.experiment import BUILDER_NAME, BUILDKIT_IMAGE
 from labkit.oci.registry import Registry
-from labkit.settings import Settings
+from labkit.results import Check, ServiceStatus
+from labkit.settings import Mode, RegistryAddress, Settings
+from labkit.system import network
+from labkit.system.files import write_if_changed
 
 LABEL = "org.multiarch-lab.sandbox"
-CONTEXTS = ("host", "host-multiarch")  # step 2 runs on the first, step 3 builds on the second
-BUILDER = "multiarch"
+# Two contexts of the lab's own, both pointing at the learner's engine: step 2 runs on the first, step 3 on the second.
+CONTEXTS: dict[Daemon, str] = {"classic": "host", "multiarch": "host-multiarch"}
 REGISTRY_IMAGE = "registry:2"
 PLUGIN_DIRS = ("/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
                "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins")
@@ -40,21 +43,9 @@ def _config(settings: Settings) -> Path:
     return settings.host_dir / "docker-config"
 
 
-def _state_file(settings: Settings) -> Path:
-    return settings.host_dir / "state.json"
-
-
-def _state(settings: Settings) -> dict[str, object]:
-    try:
-        value: dict[str, object] = json.loads(_state_file(settings).read_text())
-    except (OSError, ValueError):
-        return {}
-    return value
-
-
-def _save_state(settings: Settings, **changes: object) -> None:
-    settings.host_dir.mkdir(parents=True, exist_ok=True)
-    _state_file(settings).write_text(json.dumps({**_state(settings), **changes}, indent=1) + "\n")
+def registry_address(settings: Settings) -> RegistryAddress:
+    """Host mode's registry: on loopback, on the port after the sandbox's, so both can run side by side."""
+    return RegistryAddress(settings.registry_host, settings.registry_port + 1)
 
 
 def docker_cli(settings: Settings) -> Path:
@@ -98,28 +89,20 @@ def _link_plugins(settings: Settings) -> None:
 
 
 def endpoints(settings: Settings) -> Endpoints:
-    """The learner's engine as the steps see it (two contexts in the lab's own config)."""
-    port = _state(settings).get("registry_port", settings.registry_port + 1)
-    return Endpoints(docker_cli(settings), _config(settings), CONTEXTS[0], CONTEXTS[1], f"127.0.0.1:{port}",
-                     seed_builder=str(_state(settings).get("builder", BUILDER)),
+    """The learner's engine as the steps see it (two contexts in the lab's own config), and step 3's builder plan:
+    create the article's docker-container builder."""
+    return Endpoints(docker_cli(settings), _config(settings), CONTEXTS["classic"], CONTEXTS["multiarch"],
+                     registry_address(settings), create_builder=BUILDER_NAME,
                      buildkitd_config=settings.host_dir / "buildkitd.toml")
 
 
 def prepare(settings: Settings) -> Endpoints:
     """The lab's config folder with its contexts and plugins; nothing is created on the engine."""
-    config = _config(settings)
-    config.mkdir(parents=True, exist_ok=True)
-    if not (config / "config.json").exists():
-        (config / "config.json").write_text("{}\n")
+    _config(settings).mkdir(parents=True, exist_ok=True)
     _link_plugins(settings)
     target = learner_endpoint(settings)
-    client = DockerClient(config=config, client_call=[str(docker_cli(settings))])
-    existing = {context.name: context for context in client.context.list()}
-    for name in CONTEXTS:
-        if name not in existing:
-            client.context.create(name, description="multiarch lab: your engine", docker={"host": target})
-        elif (existing[name].endpoints or {}).get("docker") is None or existing[name].endpoints["docker"].host != target:
-            run_docker(endpoints(settings), name, ["context", "update", "--docker", f"host={target}", name])
+    config.ensure_contexts(docker_cli(settings), _config(settings), dict.fromkeys(CONTEXTS.values(), target),
+                           "multiarch lab: your engine")
     return endpoints(settings)
 
 
@@ -128,22 +111,25 @@ def _registry_containers(client: DockerClient, settings: Settings) -> list[str]:
 
 
 def _start_registry(settings: Settings, ends: Endpoints) -> None:
-    client = ends.client(CONTEXTS[0])
-    state = _state(settings)
-    port = int(str(state.get("registry_port", 0)) or 0)
+    client = ends.client(ends.classic_context)
+    address = ends.registry
     running = client.container.list(filters=[("label", f"{LABEL}={settings.name}")])
-    if running and port and Registry(f"127.0.0.1:{port}").ping():
+    if running and Registry(address).ping():
         return
     for stale in _registry_containers(client, settings):
         client.container.remove(stale, force=True)
-    # From the port after the sandbox's on: host mode can run beside the sandbox (and macOS's AirPlay holds 5000).
-    port = network.free_port("127.0.0.1", settings.registry_port + 1)
+    if not network.port_is_free(address.host, address.port):
+        raise LabError(
+            f"Port {address.port} on {address.host} is taken by another program, so host mode's registry cannot listen there.",
+            f"Host mode uses the port after LABKIT_REGISTRY_PORT: set LABKIT_REGISTRY_PORT={address.port} (so that "
+            f"{address.port + 1} is used) or another port whose next one is free, and run `labkit up` again.",
+        )
     has_bridge = any(n.name == "bridge" for n in client.network.list())
     name = f"multiarch-lab-registry-{settings.name}"
     if has_bridge:
-        placement: dict[str, Any] = {"publish": [(f"127.0.0.1:{port}", 5000)]}
+        placement: dict[str, Any] = {"publish": [(str(address), 5000)]}
     else:  # an engine without a bridge network: host network, listening on loopback only
-        placement = {"networks": ["host"], "envs": {"REGISTRY_HTTP_ADDR": f"127.0.0.1:{port}"}}
+        placement = {"networks": ["host"], "envs": {"REGISTRY_HTTP_ADDR": str(address)}}
     try:
         client.container.run(REGISTRY_IMAGE, name=name, detach=True, labels={LABEL: settings.name}, **placement)
     except DockerException as error:
@@ -152,29 +138,26 @@ def _start_registry(settings: Settings, ends: Endpoints) -> None:
             "With no internet, load it first (`docker load -i registry.tar`, saved on a connected machine), "
             "or use the sandbox.",
         ) from None
-    _save_state(settings, registry_port=port)
     deadline = time.monotonic() + 30
-    while not Registry(f"127.0.0.1:{port}").ping():
+    while not Registry(address).ping():
         if time.monotonic() > deadline:
-            raise LabError(f"The registry container does not answer on 127.0.0.1:{port}.",
+            raise LabError(f"The registry container does not answer on {address}.",
                            f"Read its log with `docker logs {name}`, then run `labkit up` again.")
         time.sleep(0.1)
 
 
-def _write_buildkitd_config(settings: Settings, registry: str) -> None:
+def _write_buildkitd_config(settings: Settings, registry: RegistryAddress) -> None:
     """BuildKit in a container talks HTTPS unless told the local registry speaks plain HTTP."""
-    text = f'[registry."{registry}"]\n  http = true\n  insecure = true\n'
-    path = settings.host_dir / "buildkitd.toml"
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+    write_if_changed(settings.host_dir / "buildkitd.toml", f'[registry."{registry}"]\n  http = true\n  insecure = true\n')
 
 
 def load_buildkit(settings: Settings, tar: Path) -> list[str]:
     """Load a `moby/buildkit` image saved with `docker save` on a connected machine; returns what was loaded."""
     if not tar.is_file():
         raise LabError(f"{tar} is not a file.", "Save the image on a connected machine: "
-                       f"`docker save {settings.buildkit_image} -o buildkit.tar`, copy it here, pass its path.")
-    result = run_docker(prepare(settings), CONTEXTS[1], ["load", "-i", str(tar)])
+                       f"`docker save {BUILDKIT_IMAGE} -o buildkit.tar`, copy it here, pass its path.")
+    ends = prepare(settings)
+    result = run_docker(ends, ends.multiarch_context, ["load", "-i", str(tar)])
     if not result.succeeded:
         raise LabError(f"`docker load` refused {tar.name}: {result.stderr.strip()[-300:]}",
                        "Check that the file is a `docker save` archive of moby/buildkit.")
@@ -184,7 +167,7 @@ def load_buildkit(settings: Settings, tar: Path) -> list[str]:
 def up(settings: Settings, buildkit_tar: Path | None = None) -> Endpoints:
     """Contexts in the lab's config, the registry container, and the buildkitd config; returns the endpoints."""
     ends = prepare(settings)
-    facts = engine_facts(ends, CONTEXTS[0])
+    facts = engine_facts(ends, ends.classic_context)
     if not facts.answers:
         raise LabError(f"No Docker engine answers at {learner_endpoint(settings)} ({facts.error}).",
                        "Start Docker (Docker Desktop, or `sudo systemctl start docker`), set LABKIT_DOCKER_HOST, "
@@ -195,7 +178,6 @@ def up(settings: Settings, buildkit_tar: Path | None = None) -> Endpoints:
     if buildkit_tar is not None:
         load_buildkit(settings, buildkit_tar)
     _start_registry(settings, ends)
-    ends = endpoints(settings)
     _write_buildkitd_config(settings, ends.registry)
     return ends
 
@@ -206,12 +188,11 @@ def down(settings: Settings) -> list[str]:
         return []
     ends = endpoints(settings)
     removed = []
-    names = [b.name for b in _builders(ends)]
-    if ends.seed_builder in names:
-        run_docker(ends, CONTEXTS[1], ["buildx", "rm", "--force", ends.seed_builder])
-        removed.append(f"builder {ends.seed_builder}")
+    if ends.create_builder in [b.name for b in list_builders(ends, ends.multiarch_context)]:
+        run_docker(ends, ends.multiarch_context, ["buildx", "rm", "--force", ends.create_builder])
+        removed.append(f"builder {ends.create_builder}")
     try:
-        client = ends.client(CONTEXTS[0])
+        client = ends.client(ends.classic_context)
         for container in _registry_containers(client, settings):
             client.container.remove(container, force=True, volumes=True)
             removed.append("registry container")
@@ -221,19 +202,61 @@ def down(settings: Settings) -> list[str]:
     return removed
 
 
-def _builders(ends: Endpoints) -> list[Builder]:
-    return list_builders(ends, CONTEXTS[1])
-
-
 def status(settings: Settings) -> list[ServiceStatus]:
-    """The engine, the registry container and the experiment's builder."""
-    ends = endpoints(settings) if _config(settings).is_dir() else None
+    """The engine and the registry container."""
     target = learner_endpoint(settings)
-    if ends is None:
-        return [ServiceStatus("engine", "not prepared (run `labkit up`)", None, target, "")]
-    facts = engine_facts(ends, CONTEXTS[0])
-    rows = [ServiceStatus("engine", f"Docker {facts.engine_version}, {facts.image_store} image store" if facts.answers
-                          else "not answering", None, target, "")]
+    if not _config(settings).is_dir():
+        return [ServiceStatus("engine", "not prepared", None, target, "", "run `labkit up`")]
+    ends = endpoints(settings)
+    facts = engine_facts(ends, ends.classic_context)
+    engine = (ServiceStatus("engine", "running", None, target, "", f"Docker {facts.engine_version}, {facts.image_store} image store")
+              if facts.answers else ServiceStatus("engine", "not answering", None, target, "", facts.error))
     registry_up = Registry(ends.registry).ping()
-    rows.append(ServiceStatus("registry", "running" if registry_up else "stopped", None, f"http://{ends.registry}", ""))
-    return rows
+    return [engine, ServiceStatus("registry", "running" if registry_up else "stopped", None, f"http://{ends.registry}", "")]
+
+
+def environment(settings: Settings, daemon: Daemon) -> dict[str, str]:
+    """Variables that point a shell's `docker` at the learner's engine through the lab's own config and contexts."""
+    ends = prepare(settings)
+    return {"DOCKER_CONFIG": str(ends.docker_config), "DOCKER_CONTEXT": CONTEXTS[daemon]}
+
+
+def readiness(settings: Settings) -> list[Check]:
+    """The learner's engine answers and has buildx, and the lab's registry container answers."""
+    ends = endpoints(settings)
+    engine = engine_facts(ends, ends.classic_context)
+    registry_up = Registry(ends.registry).ping()
+    return [
+        Check(engine.answers, f"your Docker engine answers ({engine.engine_version or engine.error})",
+              "starting Docker, or setting LABKIT_DOCKER_HOST"),
+        Check(bool(engine.buildx_version), "the buildx plugin is installed", "installing docker-buildx-plugin"),
+        Check(registry_up, f"the lab's registry container answers on {ends.registry}", "`labkit up`"),
+    ]
+
+
+class HostEngine(Engine):
+    """The learner's own Docker engine, used through the lab's own config folder; the lab adds a registry container."""
+
+    mode: ClassVar[Mode] = "host"
+    title: ClassVar[str] = "host mode (your Docker engine)"
+
+    def up(self, buildkit_tar: Path | None = None) -> Endpoints:
+        return up(self.settings, buildkit_tar)
+
+    def down(self) -> list[str]:
+        return down(self.settings)
+
+    def status(self) -> list[ServiceStatus]:
+        return status(self.settings)
+
+    def endpoints(self) -> Endpoints:
+        return endpoints(self.settings)
+
+    def prepare(self) -> Endpoints:
+        return prepare(self.settings)
+
+    def shell_environment(self, daemon: Daemon) -> dict[str, str]:
+        return environment(self.settings, daemon)
+
+    def readiness(self) -> list[Check]:
+        return readiness(self.settings)

@@ -1,0 +1,1 @@
+"""Running the docker CLI against endpoints: commands, builders, and what an engine is."""

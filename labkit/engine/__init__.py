@@ -1,1 +1,0 @@
-"""Engines the experiment runs on, seen by the rest of the lab only as endpoints."""

@@ -1,0 +1,246 @@
+"""The notebooks' one face: open the lab, run a step, show a result, verify what the text claims.
+
+Every notebook imports this module and nothing else of labkit (`import labkit.lab as nb`). It wraps the engine
+(chosen once from the settings), the steps and the views, so that cells stay a few lines long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from IPython import get_ipython
+from IPython.display import display
+
+from labkit import engines
+from labkit.diagnostics import checks, doctor
+from labkit.docker.builders import list_builders
+from labkit.docker.endpoints import Endpoints
+from labkit.docker.facts import image_store
+from labkit.engines import Engine
+from labkit.errors import LabError
+from labkit.experiment import LOCAL_TAG, PLATFORMS, REPOSITORY, STEP2_ERROR, TAG
+from labkit.oci import media
+from labkit.oci.registry import Registry
+from labkit.results import (
+    BuildAttempt,
+    BuilderChoice,
+    BuilderReady,
+    CommandResult,
+    DockerfileResult,
+    ImageStore,
+    IndexReport,
+    Prediction,
+    PushResult,
+    StepId,
+)
+from labkit.settings import Settings
+from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+from labkit.views import diagram, frames, text
+
+__all__ = ["DOCKER_LIST", "OCI_INDEX", "PLATFORMS", "STEP2_ERROR", "Lab", "builder_path", "builders_table",
+           "digest_proof", "index_diagram", "index_summary", "index_table", "open_lab", "show", "show_mermaid", "verify"]
+
+OCI_INDEX = media.INDEX
+DOCKER_LIST = media.DOCKER_LIST
+
+# Views, as the notebooks call them.
+index_summary = text.index_summary
+digest_proof = text.digest_proof
+index_table = frames.index_table
+builders_table = frames.builders_table
+index_diagram = diagram.index_diagram
+
+
+def builder_path(choice: BuilderChoice) -> str:
+    """Which builder step 3 used, as a sentence says it."""
+    return text.builder_path_text(choice.path)
+
+
+@dataclass(frozen=True)
+class Lab:
+    """The lab's engine (the sandbox, or your Docker in host mode) and the experiment's steps on it."""
+
+    settings: Settings
+    engine: Engine
+    endpoints: Endpoints
+
+    @property
+    def workdir(self) -> Path:
+        """The working folder that holds the Dockerfile (outside the repository)."""
+        return self.settings.work_dir
+
+    @property
+    def classic(self) -> str:
+        """The context step 2 runs on: the default builder, docker driver."""
+        return self.endpoints.classic_context
+
+    @property
+    def multiarch(self) -> str:
+        """The context step 3 builds on."""
+        return self.endpoints.multiarch_context
+
+    # --- the lab itself -------------------------------------------------------------------------------------------
+    def environment_check(self) -> bool:
+        """Print one [OK]/[FAIL] line per check; True when all pass."""
+        results = checks.environment(self.engine.readiness())
+        for check in results:
+            print(text.check_line(check.ok, check.what, check.next_step))
+        return all(check.ok for check in results)
+
+    def is_up(self) -> bool:
+        """True when every service of the lab answers."""
+        return self.engine.is_up()
+
+    def status_table(self) -> pd.DataFrame:
+        """One row per service and its state."""
+        return frames.status_table(self.engine.status())
+
+    def predictions(self) -> list[Prediction]:
+        """The doctor's prediction for each step on this lab's engine."""
+        return doctor.predict(self.engine.facts(self.endpoints))
+
+    def predictions_table(self) -> pd.DataFrame:
+        """The doctor's predictions as a table."""
+        return frames.predictions_table(self.predictions())
+
+    def say_prediction(self, step: StepId) -> Prediction:
+        """Print the doctor's prediction for one step before the step runs."""
+        found = next(p for p in self.predictions() if p.step == step)
+        print(f"The doctor's prediction for step {found.label!r}: it {found.outcome} here, because {found.why}.")
+        return found
+
+    # --- step 1 ---------------------------------------------------------------------------------------------------
+    def write_dockerfile(self) -> DockerfileResult:
+        """Step 1: write the experiment's Dockerfile into the working folder."""
+        return dockerfile.write(self.workdir)
+
+    def base_image(self) -> IndexReport:
+        """The index `FROM busybox` resolves to."""
+        return inspect_index.base_image(self.endpoints)
+
+    def ensure_dockerfile(self) -> None:
+        """Step 1, when a later notebook runs first."""
+        if (self.workdir / "Dockerfile").is_file():
+            print("The Dockerfile from step 1 is in place.")
+            return
+        self.write_dockerfile()
+        print("The Dockerfile was missing: wrote it (step 1, notebook 01).")
+
+    # --- step 2 ---------------------------------------------------------------------------------------------------
+    def default_build(self, platforms: tuple[str, ...] = PLATFORMS, tag: str = LOCAL_TAG, legacy: bool = False) -> BuildAttempt:
+        """Step 2: `docker build --platform … -t TAG .` on the default builder (`DOCKER_BUILDKIT=0` when legacy)."""
+        return default_build.build(self.endpoints, self.workdir, platforms=platforms, tag=tag, legacy=legacy)
+
+    def failure_on_classic_store(self, attempt: BuildAttempt) -> None:
+        """When step 2 succeeded on this engine, run it where the classic image store still refuses it: the sandbox."""
+        if not attempt.result.succeeded:
+            print("This engine refused the build: the failure above is the one the experiment describes.")
+            return
+        print("The build succeeded here: this engine's builder can build several platforms (see the prediction above).")
+        sandbox = engines.classic_store_sandbox()
+        if sandbox is None:
+            print("To see the failure, run the lab's sandbox (Linux, as root) or an engine that uses the classic image store.")
+            return
+        print("The same build on the sandbox's classic daemon (classic image store):")
+        endpoints = sandbox.up()
+        dockerfile.write(sandbox.settings.work_dir)
+        classic = default_build.build(endpoints, sandbox.settings.work_dir)
+        show(classic.result, "\n".join(classic.error))
+
+    def current_builders(self) -> pd.DataFrame:
+        """`docker buildx ls` on step 2's context, the builder `docker build` uses."""
+        print(f"[{self.classic}] $ docker buildx ls")
+        return frames.builders_table([b for b in list_builders(self.endpoints, self.classic) if b.current])
+
+    def image_store(self, context: str) -> ImageStore:
+        """The image store of the engine behind a context (`docker info`)."""
+        return image_store(self.endpoints, context)
+
+    # --- step 3 ---------------------------------------------------------------------------------------------------
+    def try_container_builder(self) -> BuilderReady:
+        """The article's fix: a docker-container builder, bootstrapped, then removed."""
+        return multiarch_build.try_container_builder(self.endpoints)
+
+    def prepare_builder(self) -> BuilderChoice:
+        """The builder step 3 uses, and why."""
+        return multiarch_build.prepare_builder(self.endpoints)
+
+    def image_ref(self, tag: str = TAG) -> str:
+        """The image in the lab's registry, e.g. 127.0.0.1:5000/demo:multi."""
+        return multiarch_build.image_ref(self.endpoints, REPOSITORY, tag)
+
+    def build_and_push(self, tag: str = TAG, options: tuple[str, ...] = ("--push",)) -> PushResult:
+        """Step 3: `docker buildx build --platform … -t REGISTRY/demo:TAG --push .`."""
+        return multiarch_build.build_and_push(self.endpoints, self.workdir, tag=tag, options=options)
+
+    def run(self, ref: str, platform: str, command: tuple[str, ...] = ()) -> CommandResult:
+        """`docker run --rm --network none --platform PLATFORM IMAGE [COMMAND]` on step 3's engine."""
+        return multiarch_build.run_image(self.endpoints, ref, platform, command)
+
+    def ensure_pushed(self) -> None:
+        """Steps 1 and 3, when notebook 04 runs first: build and push demo:multi if the registry lacks it."""
+        self.ensure_dockerfile()
+        if Registry(self.endpoints.registry).get_manifest(REPOSITORY, TAG) is not None:
+            print(f"{self.image_ref()} is in the registry (pushed by step 3).")
+            return
+        pushed = self.build_and_push()
+        print(f"{pushed.image_ref} was not in the registry: built and pushed it (step 3, notebook 03).")
+
+    # --- step 4 ---------------------------------------------------------------------------------------------------
+    def imagetools_inspect(self, ref: str) -> CommandResult:
+        """`docker buildx imagetools inspect IMAGE`, as the CLI prints it."""
+        return inspect_index.imagetools_inspect(self.endpoints, ref)
+
+    def read_index(self, tag: str = TAG) -> IndexReport:
+        """The index under demo:TAG in the lab's registry, with every manifest it lists."""
+        return inspect_index.read_index(self.endpoints, REPOSITORY, tag)
+
+
+def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
+    """Show a LabError as its message and next step, not as a traceback, and still fail the cell.
+
+    IPython shows nothing itself for an exception handed to a custom handler. `_showtraceback` is what makes
+    ipykernel publish an `error` output (which nbval, nbclient and `make run` fail on, marker or not), here with
+    the friendly lines as its whole traceback, so JupyterLab shows them and no Python frames.
+    """
+    lines = text.cell_error_lines(LabError.__name__, str(value))
+    shell._showtraceback(etype, value, lines)
+    return lines
+
+
+def open_lab() -> Lab:
+    """The lab's engine, started first when it is not up (and says so)."""
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((LabError,), _show_lab_error)
+    settings = Settings.from_env()
+    engine = engines.choose(settings)
+    if engine.is_up():
+        print(f"The lab runs on {engine.title}; it was already up.")
+        return Lab(settings, engine, engine.endpoints())
+    first = f" ({engine.first_start})" if engine.first_start else ""
+    print(f"The lab runs on {engine.title}; starting it{first} ...")
+    endpoints = engine.up()
+    print("It is up.")
+    return Lab(settings, engine, endpoints)
+
+
+def verify(condition: bool, what: str) -> None:
+    """The check cell's assertion: raise when the step's outcome is not what the text claims, else say what was verified."""
+    if not condition:
+        raise AssertionError(f"Not verified: {what}. Rerun the notebook from the top; if it still fails, run `labkit status`.")
+    print(f"[OK] Verified: {what}")
+
+
+def show(result: CommandResult, output: str | None = None) -> None:
+    """Print a command as typed against its context, its exit code, and its (or the given) output."""
+    printed = result.stdout + result.stderr if output is None else output
+    print(text.command_text(result.context, result.command, printed, result.return_code))
+
+
+def show_mermaid(source: str) -> None:
+    """Render a Mermaid diagram in JupyterLab (plain text elsewhere); nbval compares the source."""
+    display({"text/markdown": f"```mermaid\n{source}\n```", "text/plain": source}, raw=True)

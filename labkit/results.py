@@ -1,0 +1,278 @@
+"""Plain typed data that every layer hands upward: what a command did, what an engine is, what a step produced.
+
+Steps, engines and diagnostics produce these; views consume them. No engine is reached from here, and fixed choices
+are Literals, never sentences matched by prefix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from labkit.oci import media
+
+# --- commands ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one docker command did, and how a learner would type it."""
+
+    context: str
+    command: str
+    return_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the command exited with 0."""
+        return self.return_code == 0
+
+
+# --- what an engine is --------------------------------------------------------------------------------------------------
+
+ImageStore = Literal["classic", "containerd", "unknown"]
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    """What `docker info` says about the CLI, its buildx plugin and the engine."""
+
+    cli_version: str
+    buildx_version: str
+    engine_version: str
+    image_store: ImageStore
+    os_type: str
+    architecture: str
+    error: str
+
+    @property
+    def answers(self) -> bool:
+        """True when the engine answered."""
+        return bool(self.engine_version)
+
+
+@dataclass(frozen=True)
+class Builder:
+    """One builder as `docker buildx ls` reports it, with its (first) node."""
+
+    name: str
+    driver: str
+    status: str
+    buildkit: str
+    platforms: tuple[str, ...]
+    error: str
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class FetchedPackage:
+    """One downloaded .deb, as recorded in packages.json."""
+
+    package: str
+    version: str
+    arch: str
+    suite: str
+    file: str
+    sha256: str
+
+
+# --- the services an engine runs --------------------------------------------------------------------------------------
+
+ServiceState = Literal["running", "stopped", "not answering", "not prepared", "registered", "missing", "pushed"]
+READY_STATES: frozenset[ServiceState] = frozenset({"running", "registered", "pushed"})
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One row of `labkit status`: a service, its state, and what else is worth saying about it."""
+
+    service: str
+    state: ServiceState
+    pid: int | None
+    address: str
+    log: str
+    detail: str = ""  # e.g. "8 platforms" for the base image, "Docker 28.5.2, containerd image store" for an engine
+
+    @property
+    def ready(self) -> bool:
+        """True when the service does what the lab needs of it."""
+        return self.state in READY_STATES
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the environment check."""
+
+    ok: bool
+    what: str
+    next_step: str
+
+
+# --- the doctor ---------------------------------------------------------------------------------------------------------
+
+Outcome = Literal["succeeds", "fails", "unknown"]
+StepId = Literal["1", "2", "3", "4", "run"]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the doctor's predictions depend on."""
+
+    mode: str
+    build_engine: EngineFacts  # where step 2 runs
+    multiarch_engine: EngineFacts  # where step 3 builds
+    builders: tuple[Builder, ...]  # as `docker buildx ls` shows them on step 2's context
+    creates_builder: bool  # step 3 creates a docker-container builder (host mode)
+    buildkit_image_present: bool
+    docker_hub_reachable: bool
+    qemu: tuple[str, ...]
+    registry_port: int
+    registry_port_free: bool
+    packages: tuple[FetchedPackage, ...] = ()  # what the sandbox fetched from Debian (package, version, sha256)
+
+    @property
+    def current_builder(self) -> Builder | None:
+        """The builder `docker build` uses on step 2's context."""
+        return next((b for b in self.builders if b.current), None)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What one step will do here, and why."""
+
+    step: StepId
+    title: str
+    outcome: Outcome
+    why: str
+
+    @property
+    def label(self) -> str:
+        """How tables name the step: `2 docker build, two platforms`."""
+        return self.title if self.step == "run" else f"{self.step} {self.title}"
+
+
+# --- the steps' results -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DockerfileResult:
+    """Step 1: the Dockerfile that was written, and where."""
+
+    workdir: Path
+    path: Path
+    text: str
+
+
+BuildTool = Literal["BuildKit", "legacy"]
+
+
+@dataclass(frozen=True)
+class BuildAttempt:
+    """Step 2: one `docker build` and its error message (empty when it succeeded)."""
+
+    result: CommandResult
+    builder: BuildTool
+    error: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BuilderReady:
+    """`docker buildx inspect --bootstrap` and the builder it reported (None when it did not start)."""
+
+    result: CommandResult
+    builder: Builder | None
+
+
+BuilderPath = Literal["own", "created", "fallback", "none"]
+
+
+@dataclass(frozen=True)
+class BuilderChoice:
+    """Which builder step 3 uses, why, and the commands that decided it.
+
+    own: the engine's default builder (the sandbox's containerd-store daemon); created: the article's
+    docker-container builder; fallback: the engine's default builder after that one could not start; none.
+    """
+
+    path: BuilderPath
+    why: str
+    commands: tuple[CommandResult, ...]
+    builder: Builder | None
+
+    @property
+    def ready(self) -> bool:
+        """True when a builder that can build several platforms is in use."""
+        return self.builder is not None
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """Step 3: the build-and-push command and what the registry now serves under the tag."""
+
+    result: CommandResult
+    image_ref: str
+    media_type: str
+    digest: str
+
+
+# --- step 4: the index and its descriptors -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """What an index or manifest says of the content it points at: media type, digest and size."""
+
+    media_type: str
+    digest: str
+    size: int
+
+
+EntryKind = Literal["image", "attestation"]
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One manifest listed in the index, with the config and layers it points at."""
+
+    platform: str
+    kind: EntryKind
+    manifest: Descriptor
+    describes: str  # for an attestation: the digest of the image manifest it is about
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """The index under a tag, as the registry's raw bytes and as parsed entries."""
+
+    image_ref: str
+    media_type: str
+    served_digest: str
+    raw: bytes
+    entries: tuple[IndexEntry, ...]
+
+    @property
+    def computed_digest(self) -> str:
+        """sha256 of the raw bytes: equal to served_digest, since content addresses are hashes."""
+        return media.digest_of(self.raw)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The index, parsed."""
+        value: dict[str, Any] = json.loads(self.raw)
+        return value
+
+    def platforms(self, kind: EntryKind = "image") -> list[str]:
+        """Platforms of the entries of one kind, in index order."""
+        return [entry.platform for entry in self.entries if entry.kind == kind]
+
+    @property
+    def attestations_describe_images(self) -> bool:
+        """True when there is one attestation per image manifest, each naming the manifest it is about."""
+        images = {e.manifest.digest for e in self.entries if e.kind == "image"}
+        return images != set() and {e.describes for e in self.entries if e.kind == "attestation"} == images

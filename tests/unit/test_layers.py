@@ -1,0 +1,94 @@
+"""The house's layers: each module of labkit imports only modules of its own layer or of a layer above it.
+
+errors → settings → experiment → oci → results → system → docker → provision → engines → steps → diagnostics → views
+→ the faces (lab, cli, nbtools). Views never reach an engine; only `labkit.engines` knows the modes.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+LABKIT = Path(__file__).resolve().parents[2] / "labkit"
+LAYERS = ["errors", "settings", "experiment", "oci", "results", "system", "docker", "provision", "engines", "steps",
+          "diagnostics", "views", "lab", "cli", "nbtools", "__main__"]
+FACES = {"lab", "cli", "nbtools", "__main__"}  # the faces sit side by side at the bottom
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(LABKIT.rglob("*.py")):
+        relative = path.relative_to(LABKIT.parent).with_suffix("")
+        parts = list(relative.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("labkit"):
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names if f"{node.module}.{alias.name}" in MODULES}
+        elif isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names if alias.name.startswith("labkit")}
+    return {name for name in names if name in MODULES}
+
+
+MODULES = _modules()
+
+
+def test_every_labkit_module_has_a_layer() -> None:
+    assert sorted({_layer(m) for m in MODULES} - set(LAYERS) - {"__init__"}) == []
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m != "labkit"))
+def test_imports_point_up_the_layers(module: str) -> None:
+    own = LAYERS.index(_layer(module))
+    wrong = [imported for imported in _imports(MODULES[module]) if imported != "labkit"
+             and LAYERS.index(_layer(imported)) > own
+             and not (_layer(module) in FACES and _layer(imported) in FACES and _layer(imported) != "lab")]
+    assert wrong == [], f"{module} imports from a lower layer"
+
+
+def test_no_import_cycles() -> None:
+    graph = {module: _imports(path) - {module} for module, path in MODULES.items()}
+    state: dict[str, int] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = 1
+        for imported in sorted(graph[module]):
+            if state.get(imported) == 1:
+                raise AssertionError(" -> ".join([*trail, module, imported]))
+            if imported not in state:
+                visit(imported, [*trail, module])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+
+
+@pytest.mark.parametrize("layer", ["views", "steps", "diagnostics"])
+def test_views_steps_and_diagnostics_never_reach_an_engine(layer: str) -> None:
+    for module, path in MODULES.items():
+        if _layer(module) == layer:
+            assert not {m for m in _imports(path) if _layer(m) in ("engines", "provision")}, module
+
+
+MODE_TEST = re.compile(r"\.mode\s*(?:[!=]=|in\b|not in\b)|[!=]=\s*\"(?:sandbox|host)\"|\"(?:sandbox|host)\"\s*[!=]=")
+
+
+def test_the_mode_is_compared_in_one_place() -> None:
+    compared = [module for module, path in MODULES.items() if MODE_TEST.search(path.read_text())]
+    assert compared == ["labkit.engines"]
