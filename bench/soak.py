@@ -100,7 +100,7 @@ class Soak:
             raise StepFailed(f"labkit up failed: {result.stderr.strip()[-300:]}")
 
     def whole_lab(self, tag: str) -> None:
-        whole_lab(sandbox.endpoints(self.settings), self.settings, tag)
+        whole_lab(sandbox.SandboxEngine(self.settings).endpoints(), self.settings, tag)
 
     def pid(self, service: str) -> int:
         pid = processes.owned_pid(sandbox.spec_of(self.settings, service))

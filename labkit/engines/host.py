@@ -2,9 +2,7 @@
 
 The lab keeps its own DOCKER_CONFIG (two contexts that point at the learner's
 engine, and the experiment's builder), so the learner's `~/.docker`, current
-builder and contexts stay as they were. On the engine it creates only what it
-labels or names: a `registry:2` container published on 127.0.0.1, and the
-docker-container builder of step 3. `down` removes exactly those.
+builder and contexts stay as they were.
 """
 
 from __future__ import annotations
@@ -88,24 +86,6 @@ def _link_plugins(settings: Settings) -> None:
         (plugins / "docker-buildx").symlink_to(fetched)
 
 
-def endpoints(settings: Settings) -> Endpoints:
-    """The learner's engine as the steps see it (two contexts in the lab's own config), and step 3's builder plan:
-    create the article's docker-container builder."""
-    return Endpoints(docker_cli(settings), _config(settings), CONTEXTS["classic"], CONTEXTS["multiarch"],
-                     registry_address(settings), create_builder=BUILDER_NAME,
-                     buildkitd_config=settings.host_dir / "buildkitd.toml")
-
-
-def prepare(settings: Settings) -> Endpoints:
-    """The lab's config folder with its contexts and plugins; nothing is created on the engine."""
-    _config(settings).mkdir(parents=True, exist_ok=True)
-    _link_plugins(settings)
-    target = learner_endpoint(settings)
-    config.ensure_contexts(docker_cli(settings), _config(settings), dict.fromkeys(CONTEXTS.values(), target),
-                           "multiarch lab: your engine")
-    return endpoints(settings)
-
-
 def _registry_containers(client: DockerClient, settings: Settings) -> list[str]:
     return [c.id for c in client.container.list(all=True, filters=[("label", f"{LABEL}={settings.name}")])]
 
@@ -151,12 +131,11 @@ def _write_buildkitd_config(settings: Settings, registry: RegistryAddress) -> No
     write_if_changed(settings.host_dir / "buildkitd.toml", f'[registry."{registry}"]\n  http = true\n  insecure = true\n')
 
 
-def load_buildkit(settings: Settings, tar: Path) -> list[str]:
+def load_buildkit(ends: Endpoints, tar: Path) -> list[str]:
     """Load a `moby/buildkit` image saved with `docker save` on a connected machine; returns what was loaded."""
     if not tar.is_file():
         raise LabError(f"{tar} is not a file.", "Save the image on a connected machine: "
                        f"`docker save {BUILDKIT_IMAGE} -o buildkit.tar`, copy it here, pass its path.")
-    ends = prepare(settings)
     result = run_docker(ends, ends.multiarch_context, ["load", "-i", str(tar)])
     if not result.succeeded:
         raise LabError(f"`docker load` refused {tar.name}: {result.stderr.strip()[-300:]}",
@@ -164,99 +143,94 @@ def load_buildkit(settings: Settings, tar: Path) -> list[str]:
     return [line.split(": ", 1)[1] for line in result.stdout.splitlines() if line.startswith("Loaded image")]
 
 
-def up(settings: Settings, buildkit_tar: Path | None = None) -> Endpoints:
-    """Contexts in the lab's config, the registry container, and the buildkitd config; returns the endpoints."""
-    ends = prepare(settings)
-    facts = engine_facts(ends, ends.classic_context)
-    if not facts.answers:
-        raise LabError(f"No Docker engine answers at {learner_endpoint(settings)} ({facts.error}).",
-                       "Start Docker (Docker Desktop, or `sudo systemctl start docker`), set LABKIT_DOCKER_HOST, "
-                       "or use the sandbox (LABKIT_MODE=sandbox, as root).")
-    if not facts.buildx_version:
-        raise LabError("The buildx plugin is missing from your Docker CLI.",
-                       "Install it (Debian/Ubuntu: `apt-get install docker-buildx-plugin` or `docker-buildx`).")
-    if buildkit_tar is not None:
-        load_buildkit(settings, buildkit_tar)
-    _start_registry(settings, ends)
-    _write_buildkitd_config(settings, ends.registry)
-    return ends
-
-
-def down(settings: Settings) -> list[str]:
-    """Remove the builder and the registry container the lab created, then its config folder."""
-    if not _config(settings).is_dir():
-        return []
-    ends = endpoints(settings)
-    removed = []
-    if ends.create_builder in [b.name for b in list_builders(ends, ends.multiarch_context)]:
-        run_docker(ends, ends.multiarch_context, ["buildx", "rm", "--force", ends.create_builder])
-        removed.append(f"builder {ends.create_builder}")
-    try:
-        client = ends.client(ends.classic_context)
-        for container in _registry_containers(client, settings):
-            client.container.remove(container, force=True, volumes=True)
-            removed.append("registry container")
-    except DockerException:
-        pass
-    shutil.rmtree(settings.host_dir, ignore_errors=True)
-    return removed
-
-
-def status(settings: Settings) -> list[ServiceStatus]:
-    """The engine and the registry container."""
-    target = learner_endpoint(settings)
-    if not _config(settings).is_dir():
-        return [ServiceStatus("engine", "not prepared", None, target, "", "run `labkit up`")]
-    ends = endpoints(settings)
-    facts = engine_facts(ends, ends.classic_context)
-    engine = (ServiceStatus("engine", "running", None, target, "", f"Docker {facts.engine_version}, {facts.image_store} image store")
-              if facts.answers else ServiceStatus("engine", "not answering", None, target, "", facts.error))
-    registry_up = Registry(ends.registry).ping()
-    return [engine, ServiceStatus("registry", "running" if registry_up else "stopped", None, f"http://{ends.registry}", "")]
-
-
-def environment(settings: Settings, daemon: Daemon) -> dict[str, str]:
-    """Variables that point a shell's `docker` at the learner's engine through the lab's own config and contexts."""
-    ends = prepare(settings)
-    return {"DOCKER_CONFIG": str(ends.docker_config), "DOCKER_CONTEXT": CONTEXTS[daemon]}
-
-
-def readiness(settings: Settings) -> list[Check]:
-    """The learner's engine answers and has buildx, and the lab's registry container answers."""
-    ends = endpoints(settings)
-    engine = engine_facts(ends, ends.classic_context)
-    registry_up = Registry(ends.registry).ping()
-    return [
-        Check(engine.answers, f"your Docker engine answers ({engine.engine_version or engine.error})",
-              "starting Docker, or setting LABKIT_DOCKER_HOST"),
-        Check(bool(engine.buildx_version), "the buildx plugin is installed", "installing docker-buildx-plugin"),
-        Check(registry_up, f"the lab's registry container answers on {ends.registry}", "`labkit up`"),
-    ]
-
-
 class HostEngine(Engine):
-    """The learner's own Docker engine, used through the lab's own config folder; the lab adds a registry container."""
+    """The learner's own Docker engine, used through the lab's own config folder; the lab adds a registry container.
+
+    On the engine it creates only what it labels or names: a `registry:2` container published on 127.0.0.1, and the
+    docker-container builder of step 3. `down` removes exactly those.
+    """
 
     mode: ClassVar[Mode] = "host"
     title: ClassVar[str] = "host mode (your Docker engine)"
 
-    def up(self, buildkit_tar: Path | None = None) -> Endpoints:
-        return up(self.settings, buildkit_tar)
-
-    def down(self) -> list[str]:
-        return down(self.settings)
-
-    def status(self) -> list[ServiceStatus]:
-        return status(self.settings)
-
     def endpoints(self) -> Endpoints:
-        return endpoints(self.settings)
+        """The learner's engine as the steps see it (two contexts in the lab's own config), and step 3's builder plan:
+        create the article's docker-container builder."""
+        settings = self.settings
+        return Endpoints(docker_cli(settings), _config(settings), CONTEXTS["classic"], CONTEXTS["multiarch"],
+                         registry_address(settings), create_builder=BUILDER_NAME,
+                         buildkitd_config=settings.host_dir / "buildkitd.toml")
 
     def prepare(self) -> Endpoints:
-        return prepare(self.settings)
+        """The lab's config folder with its contexts and plugins; nothing is created on the engine."""
+        settings = self.settings
+        _config(settings).mkdir(parents=True, exist_ok=True)
+        _link_plugins(settings)
+        target = learner_endpoint(settings)
+        config.ensure_contexts(docker_cli(settings), _config(settings), dict.fromkeys(CONTEXTS.values(), target),
+                               "multiarch lab: your engine")
+        return self.endpoints()
+
+    def up(self, buildkit_tar: Path | None = None) -> Endpoints:
+        """Contexts in the lab's config, the registry container, and the buildkitd config."""
+        ends = self.prepare()
+        facts = engine_facts(ends, ends.classic_context)
+        if not facts.answers:
+            raise LabError(f"No Docker engine answers at {learner_endpoint(self.settings)} ({facts.error}).",
+                           "Start Docker (Docker Desktop, or `sudo systemctl start docker`), set LABKIT_DOCKER_HOST, "
+                           "or use the sandbox (LABKIT_MODE=sandbox, as root).")
+        if not facts.buildx_version:
+            raise LabError("The buildx plugin is missing from your Docker CLI.",
+                           "Install it (Debian/Ubuntu: `apt-get install docker-buildx-plugin` or `docker-buildx`).")
+        if buildkit_tar is not None:
+            load_buildkit(ends, buildkit_tar)
+        _start_registry(self.settings, ends)
+        _write_buildkitd_config(self.settings, ends.registry)
+        return ends
+
+    def down(self) -> list[str]:
+        """Remove the builder and the registry container the lab created, then its config folder."""
+        if not _config(self.settings).is_dir():
+            return []
+        ends = self.endpoints()
+        removed = []
+        if ends.create_builder in [b.name for b in list_builders(ends, ends.multiarch_context)]:
+            run_docker(ends, ends.multiarch_context, ["buildx", "rm", "--force", ends.create_builder])
+            removed.append(f"builder {ends.create_builder}")
+        try:
+            client = ends.client(ends.classic_context)
+            for container in _registry_containers(client, self.settings):
+                client.container.remove(container, force=True, volumes=True)
+                removed.append("registry container")
+        except DockerException:
+            pass
+        shutil.rmtree(self.settings.host_dir, ignore_errors=True)
+        return removed
+
+    def status(self) -> list[ServiceStatus]:
+        """The engine and the registry container."""
+        target = learner_endpoint(self.settings)
+        if not _config(self.settings).is_dir():
+            return [ServiceStatus("engine", "not prepared", None, target, "", "run `labkit up`")]
+        ends = self.endpoints()
+        facts = engine_facts(ends, ends.classic_context)
+        detail = f"Docker {facts.engine_version}, {facts.image_store} image store"
+        engine = (ServiceStatus("engine", "running", None, target, "", detail) if facts.answers
+                  else ServiceStatus("engine", "not answering", None, target, "", facts.error))
+        registry_up = Registry(ends.registry).ping()
+        return [engine, ServiceStatus("registry", "running" if registry_up else "stopped", None, f"http://{ends.registry}", "")]
 
     def shell_environment(self, daemon: Daemon) -> dict[str, str]:
-        return environment(self.settings, daemon)
+        """The lab's own config folder and the context for that step, both pointing at the learner's engine."""
+        return {"DOCKER_CONFIG": str(self.prepare().docker_config), "DOCKER_CONTEXT": CONTEXTS[daemon]}
 
     def readiness(self) -> list[Check]:
-        return readiness(self.settings)
+        """The learner's engine answers and has buildx, and the lab's registry container answers."""
+        ends = self.endpoints()
+        engine = engine_facts(ends, ends.classic_context)
+        return [
+            Check(engine.answers, f"your Docker engine answers ({engine.engine_version or engine.error})",
+                  "starting Docker, or setting LABKIT_DOCKER_HOST"),
+            Check(bool(engine.buildx_version), "the buildx plugin is installed", "installing docker-buildx-plugin"),
+            Check(Registry(ends.registry).ping(), f"the lab's registry container answers on {ends.registry}", "`labkit up`"),
+        ]

@@ -102,12 +102,6 @@ def registry_config(settings: Settings) -> str:
     )
 
 
-def endpoints(settings: Settings) -> Endpoints:
-    """The sandbox as the steps see it."""
-    return Endpoints(settings.bin_dir / "docker", settings.docker_config, "classic", "multiarch", settings.registry,
-                     mirror=settings.registry)
-
-
 @contextmanager
 def _locked(settings: Settings) -> Iterator[None]:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -189,47 +183,6 @@ def _ensure_docker_config(settings: Settings) -> None:
                            {name: f"unix://{settings.socket(name)}" for name in DAEMONS}, "lab sandbox daemon")
 
 
-def up(settings: Settings, timeout: float = 60.0) -> Endpoints:
-    """Provision what is missing, start what is not running, return when every service answers."""
-    host.ensure_prerequisites(settings)
-    with _locked(settings):
-        record = packages.fetch(settings)
-        packages.unpack(settings, record)
-        _start_registry(settings)
-        for name in DAEMONS:
-            _start_daemon(settings, name)
-        _ensure_docker_config(settings)
-        _wait(settings, timeout)
-        registry = Registry(settings.registry)
-        base_image.ensure_pushed(settings, registry, record)
-        registry_image.ensure_pushed(settings, registry, record)
-    return endpoints(settings)
-
-
-def down(settings: Settings) -> list[str]:
-    """Stop the services the lab started (by pid); returns the names of those stopped."""
-    with _locked(settings):
-        stopped = [name for name in (*DAEMONS, "registry") if processes.stop(spec_of(settings, name))]
-        mounts.unmount(mounts.sandbox_folders(settings))  # daemons leave their data and netns mounts behind
-    return stopped
-
-
-def status(settings: Settings) -> list[ServiceStatus]:
-    """State of every service, for `labkit status`."""
-    rows = []
-    for name in SERVICES:
-        spec = spec_of(settings, name)
-        pid = processes.owned_pid(spec)
-        address = f"http://{settings.registry}" if name == "registry" else f"unix://{settings.socket(_daemon(name))}"
-        state: ServiceState = "running" if pid is not None and answers(settings, name) else ("not answering" if pid else "stopped")
-        rows.append(ServiceStatus(name, state, pid, address, str(spec.log_file)))
-    rows.append(_base_image_status(settings, registry_up=rows[0].state == "running"))
-    qemu: ServiceState = "registered" if host.emulator_registered(settings) else "missing"
-    rows.append(ServiceStatus("qemu", qemu, None, host.emulator_name(settings),
-                              f"{len(host.registered_emulators())} emulators in binfmt_misc"))
-    return rows
-
-
 def _base_image_status(settings: Settings, registry_up: bool) -> ServiceStatus:
     reference = f"{settings.registry}/{BASE_REPOSITORY}:{BASE_TAG}"
     index = Registry(settings.registry).get_manifest(BASE_REPOSITORY, BASE_TAG) if registry_up else None
@@ -238,65 +191,90 @@ def _base_image_status(settings: Settings, registry_up: bool) -> ServiceStatus:
     return ServiceStatus("base image", "pushed", None, reference, "", f"{len(index.json().get('manifests', []))} platforms")
 
 
-def environment(settings: Settings, daemon: Daemon) -> dict[str, str]:
-    """Variables that point a shell's `docker` at one sandbox daemon."""
-    return {
-        "PATH": f"{settings.bin_dir}:{os.environ.get('PATH', _SYSTEM_PATH)}",
-        "DOCKER_CONFIG": str(settings.docker_config),
-        "DOCKER_CONTEXT": daemon,
-    }
-
-
-def readiness(settings: Settings) -> list[Check]:
-    """What the sandbox needs, each checked: packages, QEMU, the registry, both daemons and their image stores."""
-    rows = {row.service: row for row in status(settings)}
-    record = {(p.package, p.arch) for p in packages.read_record(settings)}
-    fetched = all((name, settings.host_arch) in record for name in packages.ENGINE_PACKAGES)
-
-    def store(name: Daemon) -> ImageStore:
-        return image_store(endpoints(settings), name) if rows[name].ready else "unknown"
-
-    return [
-        Check(fetched, "Docker engine, CLI, buildx, containerd and registry fetched from Debian",
-              "`labkit up` (it downloads them once)"),
-        Check(host.emulator_registered(settings), f"QEMU user emulation registered ({host.emulator_name(settings)})",
-              "`labkit up` as root (it installs qemu-user-static and registers it)"),
-        Check(rows["registry"].ready, f"registry answers on {settings.registry}",
-              "`labkit up`; if the port is taken, set LABKIT_REGISTRY_PORT"),
-        *(Check(store(name) == STORES[name], f"{name} daemon answers and uses the {STORES[name]} image store",
-                "`labkit up`, then `labkit status`") for name in DAEMONS),
-        Check(rows["base image"].ready, "busybox base image is in the local registry",
-              "`labkit up` (it builds and pushes the base image)"),
-    ]
-
-
 class SandboxEngine(Engine):
-    """The lab's own engine: two root dockerds (classic and containerd image store) and a registry, on loopback."""
+    """The lab's own engine: two root dockerds (classic and containerd image store) and a registry, on loopback.
+
+    `up` provisions what is missing and starts what is not running; `down` stops what the lab started, by pid.
+    """
 
     mode: ClassVar[Mode] = "sandbox"
     title: ClassVar[str] = "the sandbox"
     first_start: ClassVar[str] = "the first time this downloads about 85 MB"
 
-    def up(self, buildkit_tar: Path | None = None) -> Endpoints:
+    def up(self, buildkit_tar: Path | None = None, timeout: float = 60.0) -> Endpoints:
         if buildkit_tar is not None:
             raise LabError("--buildkit-tar is for host mode: the sandbox builds with its own daemons' builders.",
                            "Run `LABKIT_MODE=host labkit up --buildkit-tar FILE` to use it with your Docker.")
-        return up(self.settings)
+        settings = self.settings
+        host.ensure_prerequisites(settings)
+        with _locked(settings):
+            record = packages.fetch(settings)
+            packages.unpack(settings, record)
+            _start_registry(settings)
+            for name in DAEMONS:
+                _start_daemon(settings, name)
+            _ensure_docker_config(settings)
+            _wait(settings, timeout)
+            registry = Registry(settings.registry)
+            base_image.ensure_pushed(settings, registry, record)
+            registry_image.ensure_pushed(settings, registry, record)
+        return self.endpoints()
 
     def down(self) -> list[str]:
-        return down(self.settings)
+        with _locked(self.settings):
+            stopped = [name for name in (*DAEMONS, "registry") if processes.stop(spec_of(self.settings, name))]
+            mounts.unmount(mounts.sandbox_folders(self.settings))  # daemons leave their data and netns mounts behind
+        return stopped
 
     def status(self) -> list[ServiceStatus]:
-        return status(self.settings)
+        settings = self.settings
+        rows = []
+        for name in SERVICES:
+            spec = spec_of(settings, name)
+            pid = processes.owned_pid(spec)
+            address = f"http://{settings.registry}" if name == "registry" else f"unix://{settings.socket(_daemon(name))}"
+            running = pid is not None and answers(settings, name)
+            state: ServiceState = "running" if running else ("not answering" if pid else "stopped")
+            rows.append(ServiceStatus(name, state, pid, address, str(spec.log_file)))
+        rows.append(_base_image_status(settings, registry_up=rows[0].state == "running"))
+        qemu: ServiceState = "registered" if host.emulator_registered(settings) else "missing"
+        rows.append(ServiceStatus("qemu", qemu, None, host.emulator_name(settings),
+                                  f"{len(host.registered_emulators())} emulators in binfmt_misc"))
+        return rows
 
     def endpoints(self) -> Endpoints:
-        return endpoints(self.settings)
+        settings = self.settings
+        return Endpoints(settings.bin_dir / "docker", settings.docker_config, "classic", "multiarch", settings.registry,
+                         mirror=settings.registry)
 
     def prepare(self) -> Endpoints:
-        return endpoints(self.settings)
+        return self.endpoints()
 
     def shell_environment(self, daemon: Daemon) -> dict[str, str]:
-        return environment(self.settings, daemon)
+        return {
+            "PATH": f"{self.settings.bin_dir}:{os.environ.get('PATH', _SYSTEM_PATH)}",
+            "DOCKER_CONFIG": str(self.settings.docker_config),
+            "DOCKER_CONTEXT": daemon,
+        }
 
     def readiness(self) -> list[Check]:
-        return readiness(self.settings)
+        settings = self.settings
+        rows = {row.service: row for row in self.status()}
+        record = {(p.package, p.arch) for p in packages.read_record(settings)}
+        fetched = all((name, settings.host_arch) in record for name in packages.ENGINE_PACKAGES)
+
+        def store(name: Daemon) -> ImageStore:
+            return image_store(self.endpoints(), name) if rows[name].ready else "unknown"
+
+        return [
+            Check(fetched, "Docker engine, CLI, buildx, containerd and registry fetched from Debian",
+                  "`labkit up` (it downloads them once)"),
+            Check(host.emulator_registered(settings), f"QEMU user emulation registered ({host.emulator_name(settings)})",
+                  "`labkit up` as root (it installs qemu-user-static and registers it)"),
+            Check(rows["registry"].ready, f"registry answers on {settings.registry}",
+                  "`labkit up`; if the port is taken, set LABKIT_REGISTRY_PORT"),
+            *(Check(store(name) == STORES[name], f"{name} daemon answers and uses the {STORES[name]} image store",
+                    "`labkit up`, then `labkit status`") for name in DAEMONS),
+            Check(rows["base image"].ready, "busybox base image is in the local registry",
+                  "`labkit up` (it builds and pushes the base image)"),
+        ]

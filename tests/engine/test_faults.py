@@ -120,7 +120,7 @@ def test_a_killed_daemon_is_recovered_by_up(healthy: Endpoints, settings: Settin
     for daemon in DAEMONS:
         os.kill(_pid(settings, daemon), signal.SIGKILL)
         _wait_until_silent(settings, daemon)
-        status = {row.service: row.state for row in sandbox.status(settings)}
+        status = {row.service: row.state for row in sandbox.SandboxEngine(settings).status()}
         assert status[daemon] != "running"
         result = run_labkit("up")
         assert result.returncode == 0, result.stderr

@@ -61,7 +61,7 @@ def test_doctor_predicts_and_the_run_agrees(host: tuple[str, dict[str, str], Set
     assert report["facts"]["build_engine"]["image_store"] == ("classic" if engine == "classic" else "containerd")
     assert predicted["2"] == ("fails" if engine == "classic" else "succeeds")
 
-    endpoints = hostmode.endpoints(settings)
+    endpoints = hostmode.HostEngine(settings).endpoints()
     workdir = dockerfile.write(settings.state_dir / "work").workdir
     attempt = default_build.build(endpoints, workdir)
     assert attempt.result.succeeded == (predicted["2"] == "succeeds")
@@ -71,7 +71,7 @@ def test_doctor_predicts_and_the_run_agrees(host: tuple[str, dict[str, str], Set
 
 def test_step_3_says_which_builder_ran_and_why(host: tuple[str, dict[str, str], Settings]) -> None:
     engine, env, settings = host
-    endpoints = hostmode.endpoints(settings)
+    endpoints = hostmode.HostEngine(settings).endpoints()
     choice = multiarch_build.prepare_builder(endpoints)
     commands = [c.command for c in choice.commands]
     assert commands[0].startswith("docker buildx create --name multiarch --use --driver-opt network=host")
@@ -93,7 +93,7 @@ def test_down_leaves_nothing_of_its_own_on_the_engine(lab: Endpoints, settings: 
     for engine in ENGINES:
         env = _env(settings, engine, tmp_path / engine)
         assert run_labkit("up", env=env).returncode == 0
-        multiarch_build.prepare_builder(hostmode.endpoints(Settings.from_env(env)))
+        multiarch_build.prepare_builder(hostmode.HostEngine(Settings.from_env(env)).endpoints())
         assert _engine_leftovers(lab, engine, f"host-{engine}"), "up created a registry container"
         result = run_labkit("down", env=env)
         assert result.returncode == 0, result.stderr

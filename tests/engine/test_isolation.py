@@ -94,7 +94,7 @@ def test_host_mode_leaves_the_learners_engine_as_it_was(lab: Endpoints, settings
         before = _inventory(lab, "multiarch")
         up = run_labkit("up", env=env)
         assert up.returncode == 0, up.stderr
-        ends = hostmode.endpoints(Settings.from_env(env))
+        ends = hostmode.HostEngine(Settings.from_env(env)).endpoints()
         client = ends.client(hostmode.CONTEXTS["classic"])
         registry = _registry_container(client, env["LABKIT_NAME"])
         assert registry.host_config.privileged is False
@@ -129,7 +129,7 @@ def test_host_mode_on_an_engine_with_a_bridge_publishes_the_registry_on_loopback
                "LABKIT_CACHE_DIR": str(settings.cache_dir), "LABKIT_REGISTRY_PORT": "5000"}
         up = engine.inside(labkit_argv("up"), env=env)  # in its namespace: the port is there
         assert up.returncode == 0, up.stdout + up.stderr
-        port = hostmode.endpoints(Settings.from_env(env)).registry.port
+        port = hostmode.HostEngine(Settings.from_env(env)).endpoints().registry.port
         registry = _registry_container(client, "bridged")
         assert registry.host_config.privileged is False
         _assert_registry_on_loopback_only(client, registry, port, _tcp_tables(engine))
