@@ -18,16 +18,18 @@ from labkit import engines
 from labkit.diagnostics import checks, doctor
 from labkit.docker.builders import list_builders
 from labkit.docker.endpoints import Endpoints
-from labkit.docker.facts import image_store
+from labkit.docker.facts import engine_facts, image_store
 from labkit.engines import Engine
 from labkit.errors import LabError
 from labkit.experiment import LOCAL_TAG, PLATFORMS, REPOSITORY, STEP2_ERROR, TAG
 from labkit.oci import media
 from labkit.oci.registry import Registry
+from labkit.provision import host
 from labkit.results import (
     BuildAttempt,
     BuilderChoice,
     BuilderReady,
+    BuilderTrap,
     CommandResult,
     DockerfileResult,
     ImageStore,
@@ -35,13 +37,16 @@ from labkit.results import (
     Prediction,
     PushResult,
     StepId,
+    Versions,
 )
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+from labkit.versions import oci_by_default, vendored_buildkit
 from labkit.views import diagram, frames, text
 
-__all__ = ["DOCKER_LIST", "OCI_INDEX", "PLATFORMS", "STEP2_ERROR", "Lab", "builder_path", "builders_table",
-           "digest_proof", "index_diagram", "index_summary", "index_table", "open_lab", "show", "show_mermaid", "verify"]
+__all__ = ["DOCKER_LIST", "OCI_INDEX", "PLATFORMS", "STEP2_ERROR", "Lab", "builder_path", "builders_table", "chosen_builder",
+           "digest_proof", "index_diagram", "index_summary", "index_table", "open_lab", "show", "show_mermaid", "trap_text",
+           "verify", "versions_text"]
 
 OCI_INDEX = media.INDEX
 DOCKER_LIST = media.DOCKER_LIST
@@ -52,6 +57,9 @@ digest_proof = text.digest_proof
 index_table = frames.index_table
 builders_table = frames.builders_table
 index_diagram = diagram.index_diagram
+versions_text = text.versions_text
+chosen_builder = text.chosen_builder
+trap_text = text.trap_text
 
 
 def builder_path(choice: BuilderChoice) -> str:
@@ -130,9 +138,35 @@ class Lab:
         print("The Dockerfile was missing: wrote it (step 1, notebook 01).")
 
     # --- step 2 ---------------------------------------------------------------------------------------------------
-    def default_build(self, platforms: tuple[str, ...] = PLATFORMS, tag: str = LOCAL_TAG, legacy: bool = False) -> BuildAttempt:
+    def default_build(self, platforms: tuple[str, ...] = PLATFORMS, tag: str = LOCAL_TAG, legacy: bool = False,
+                      options: tuple[str, ...] = ()) -> BuildAttempt:
         """Step 2: `docker build --platform … -t TAG .` on the default builder (`DOCKER_BUILDKIT=0` when legacy)."""
-        return default_build.build(self.endpoints, self.workdir, platforms=platforms, tag=tag, legacy=legacy)
+        return default_build.build(self.endpoints, self.workdir, platforms=platforms, tag=tag, legacy=legacy, options=options)
+
+    def versions(self) -> Versions:
+        """The CLI, engine, buildx and BuildKit versions of step 2's engine, as each reports itself."""
+        facts = engine_facts(self.endpoints, self.classic)
+        current = next((b for b in list_builders(self.endpoints, self.classic) if b.current), None)
+        return Versions(facts.cli_version, facts.engine_version, facts.buildx_version,
+                        current.buildkit if current else "", vendored_buildkit(facts.engine_version))
+
+    def oci_by_default(self) -> bool | None:
+        """Does this engine's BuildKit export OCI media types when there is no attestation? None when unknown."""
+        return oci_by_default(self.versions().buildkit_vendored)
+
+    def builder_trap(self) -> BuilderTrap:
+        """`docker buildx create --use` a docker-container builder, then see which builder `docker build` uses."""
+        return default_build.builder_trap(self.endpoints, self.workdir)
+
+    def emulation(self, platform: str = "linux/arm64") -> str:
+        """Whether the current builder lists a platform, and the binfmt_misc emulator (with its flags) behind it."""
+        current = next((b for b in list_builders(self.endpoints, self.classic) if b.current), None)
+        listed = current is not None and platform in current.platforms
+        emulator = host.emulator_name(self.settings)
+        flags = host.emulator_flags(emulator)
+        return (f"{platform} listed by the {self.classic} builder: {'yes' if listed else 'no'}\n"
+                f"{emulator} in binfmt_misc: {'yes' if flags or emulator in host.registered_emulators() else 'no'}, "
+                f"F (fix binary) flag: {'yes' if 'F' in flags else 'no'}")
 
     def failure_on_classic_store(self, attempt: BuildAttempt) -> None:
         """When step 2 succeeded on this engine, run it where the classic image store still refuses it: the sandbox."""
@@ -172,9 +206,10 @@ class Lab:
         """The image in the lab's registry, e.g. 127.0.0.1:5000/demo:multi."""
         return multiarch_build.image_ref(self.endpoints, REPOSITORY, tag)
 
-    def build_and_push(self, tag: str = TAG, options: tuple[str, ...] = ("--push",)) -> PushResult:
+    def build_and_push(self, tag: str = TAG, options: tuple[str, ...] = ("--push",),
+                       env: dict[str, str] | None = None) -> PushResult:
         """Step 3: `docker buildx build --platform … -t REGISTRY/demo:TAG --push .`."""
-        return multiarch_build.build_and_push(self.endpoints, self.workdir, tag=tag, options=options)
+        return multiarch_build.build_and_push(self.endpoints, self.workdir, tag=tag, options=options, env=env)
 
     def run(self, ref: str, platform: str, command: tuple[str, ...] = ()) -> CommandResult:
         """`docker run --rm --network none --platform PLATFORM IMAGE [COMMAND]` on step 3's engine."""
@@ -197,6 +232,10 @@ class Lab:
     def read_index(self, tag: str = TAG) -> IndexReport:
         """The index under demo:TAG in the lab's registry, with every manifest it lists."""
         return inspect_index.read_index(self.endpoints, REPOSITORY, tag)
+
+    def provenance_modes(self, tag: str = TAG) -> list[str]:
+        """The provenance mode (min or max) each attestation of demo:TAG shows."""
+        return inspect_index.provenance_modes(self.endpoints, REPOSITORY, self.read_index(tag))
 
 
 def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:

@@ -180,6 +180,28 @@ class BuildAttempt:
 
 
 @dataclass(frozen=True)
+class BuilderTrap:
+    """`docker build` after `docker buildx create --use`: which builder each command really used."""
+
+    create: CommandResult  # docker buildx create --name NAME --driver docker-container --use
+    docker_build: CommandResult  # docker build --platform a,b: still the context's default builder
+    buildx_build: CommandResult  # docker buildx build --platform a,b: the new builder
+    env_build: CommandResult  # BUILDX_BUILDER=NAME docker build --platform a,b: the new builder
+    remove: CommandResult  # docker buildx rm NAME
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The versions the notebooks' claims depend on."""
+
+    cli: str
+    engine: str
+    buildx: str
+    buildkit_reported: str  # what `docker buildx ls` says of the builder's BuildKit
+    buildkit_vendored: str  # what the engine release vendors, from moby's own module file ('' when unknown)
+
+
+@dataclass(frozen=True)
 class BuilderReady:
     """`docker buildx inspect --bootstrap` and the builder it reported (None when it did not start)."""
 

@@ -29,7 +29,8 @@ def predict(facts: Facts) -> list[Prediction]:
     elif engine.image_store == "containerd":
         step2 = Prediction("2", BUILD_TWO, "succeeds",
                            "the engine uses the containerd image store, which can hold a multi-platform index "
-                           "(the default on fresh Docker Engine 29 and Docker Desktop 4.34+ installs)")
+                           "(the default on fresh Docker Engine 29 installs and clean Docker Desktop 4.34+ installs; "
+                           "an upgraded engine keeps the classic store)")
     else:
         step2 = Prediction("2", BUILD_TWO, "fails",
                            "the default builder uses the docker driver on the classic image store: "

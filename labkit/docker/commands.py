@@ -35,9 +35,34 @@ def run_docker(endpoints: Endpoints, context: str, args: list[str], workdir: Pat
 
 
 def error_lines(stderr: str) -> list[str]:
-    """The message of a failed command: from its last `ERROR`/`Error` line on, without BuildKit progress."""
+    """The message of a failed command: from its last `ERROR`/`Error` line on, without BuildKit progress.
+
+    A `DEPRECATED:` banner the CLI printed first (the legacy builder's) is kept, with its indented lines: it is
+    evidence of which builder ran.
+    """
     lines = [line.rstrip() for line in stderr.splitlines() if line.strip()]
+    banner: list[str] = []
+    if lines and lines[0].startswith("DEPRECATED"):
+        banner = [lines[0]] + [line for line in _indented_after(lines, 0)]
     starts = [number for number, line in enumerate(lines) if line.startswith(("ERROR", "Error"))]
     if starts:
-        return lines[starts[-1]:]
-    return [line for line in lines if not line.startswith(("#", " ", "DEPRECATED"))]
+        return banner + lines[starts[-1]:]
+    return banner + [line for line in lines[len(banner):] if not line.startswith(("#", " "))]
+
+
+def _indented_after(lines: list[str], first: int) -> list[str]:
+    """The indented lines that continue lines[first]."""
+    found = []
+    for line in lines[first + 1:]:
+        if not line.startswith(" "):
+            break
+        found.append(line)
+    return found
+
+
+def builder_line(stderr: str) -> str:
+    """BuildKit's `#0 building with "NAME" instance using DRIVER driver` line of a plain-progress build, or ''.
+
+    buildx prints it once it has chosen a builder and starts building; a build refused before that has none.
+    """
+    return next((line.strip() for line in stderr.splitlines() if line.startswith("#0 building with ")), "")

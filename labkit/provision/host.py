@@ -61,6 +61,15 @@ def emulator_registered(settings: Settings) -> bool:
         return False
 
 
+def emulator_flags(name: str) -> str:
+    """The flags of a binfmt_misc entry (`F`: the interpreter is opened once, so it works in any mount namespace)."""
+    try:
+        text = (BINFMT_DIR / name).read_text()
+    except OSError:
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("flags:")), "")
+
+
 def registered_emulators() -> list[str]:
     """Names of the enabled qemu-* entries in binfmt_misc."""
     if not BINFMT_DIR.is_dir():

@@ -7,12 +7,12 @@ from pathlib import Path
 from labkit.docker.commands import error_lines, run_docker
 from labkit.docker.endpoints import Endpoints, require_context
 from labkit.experiment import LOCAL_TAG, PLATFORMS
-from labkit.results import BuildAttempt
+from labkit.results import BuildAttempt, BuilderTrap
 from labkit.steps import inputs
 
 
 def build(endpoints: Endpoints, workdir: Path, context: str | None = None, platforms: tuple[str, ...] = PLATFORMS,
-          tag: str = LOCAL_TAG, legacy: bool = False) -> BuildAttempt:
+          tag: str = LOCAL_TAG, legacy: bool = False, options: tuple[str, ...] = ()) -> BuildAttempt:
     """`docker build --platform … -t TAG .` on a context's default builder (`DOCKER_BUILDKIT=0` when legacy).
 
     The context defaults to the endpoints' `classic_context`, where step 2 runs.
@@ -21,8 +21,28 @@ def build(endpoints: Endpoints, workdir: Path, context: str | None = None, platf
     platforms, tag = inputs.platforms(platforms), inputs.image_ref(tag)
     inputs.build_folder(workdir)
     require_context(endpoints, context)
-    args = ["build", "--platform", ",".join(platforms), "-t", tag, str(workdir)]
+    args = ["build", "--platform", ",".join(platforms), "-t", tag, *options, str(workdir)]
     env = {"DOCKER_BUILDKIT": "0"} if legacy else {}
     result = run_docker(endpoints, context, args, workdir, env)
     error = () if result.succeeded else tuple(error_lines(result.stderr))
     return BuildAttempt(result, "legacy" if legacy else "BuildKit", error)
+
+
+def builder_trap(endpoints: Endpoints, workdir: Path, name: str = "traptest", platforms: tuple[str, ...] = PLATFORMS) -> BuilderTrap:
+    """The trap: `docker buildx create --use` a docker-container builder, then `docker build` on step 2's context.
+
+    Each build runs with plain progress, whose `#0 building with …` line names the builder buildx chose; the builder
+    is removed again whatever happens (it is never bootstrapped by `create`, and offline its bootstrap fails).
+    """
+    context = endpoints.classic_context
+    inputs.build_folder(workdir)
+    targets = ["--progress=plain", "--platform", ",".join(inputs.platforms(platforms)), "-t", LOCAL_TAG, str(workdir)]
+    run_docker(endpoints, context, ["buildx", "rm", "--force", name])  # left by an interrupted run, if any
+    create = run_docker(endpoints, context, ["buildx", "create", "--name", name, "--driver", "docker-container", "--use"])
+    try:
+        docker_build = run_docker(endpoints, context, ["build", *targets], workdir)
+        buildx_build = run_docker(endpoints, context, ["buildx", "build", *targets], workdir)
+        env_build = run_docker(endpoints, context, ["build", *targets], workdir, {"BUILDX_BUILDER": name})
+    finally:
+        remove = run_docker(endpoints, context, ["buildx", "rm", "--force", name])
+    return BuilderTrap(create, docker_build, buildx_build, env_build, remove)

@@ -85,3 +85,23 @@ def base_image(endpoints: Endpoints, repository: str = BASE_REPOSITORY, tag: str
 def imagetools_inspect(endpoints: Endpoints, image_ref: str) -> CommandResult:
     """`docker buildx imagetools inspect IMAGE`, as the CLI prints it."""
     return run_docker(endpoints, endpoints.multiarch_context, ["buildx", "imagetools", "inspect", image_ref])
+
+
+def provenance_modes(endpoints: Endpoints, repository: str, report: IndexReport) -> list[str]:
+    """For each attestation in the index, the SLSA provenance mode its in-toto statement shows.
+
+    BuildKit writes the build's LLB definition (`buildConfig`) into the predicate only in mode=max
+    (moby/buildkit solver/llbsolver/provenance.go); mode=min leaves it out.
+    """
+    registry = Registry(endpoints.registry)
+    modes = []
+    for entry in report.entries:
+        if entry.kind != "attestation":
+            continue
+        for layer in entry.layers:
+            statement = json.loads(registry.get_blob(repository, layer.digest))
+            if str(statement.get("predicateType", "")).startswith("https://slsa.dev/provenance/"):
+                predicate = statement.get("predicate", {})
+                internal = predicate.get("buildDefinition", {}).get("internalParameters", {})  # SLSA v1 layout
+                modes.append("max" if "buildConfig" in predicate or "buildConfig" in internal else "min")
+    return modes

@@ -74,7 +74,8 @@ def prepare_builder(endpoints: Endpoints) -> BuilderChoice:
 
 
 def build_and_push(endpoints: Endpoints, workdir: Path, platforms: tuple[str, ...] = PLATFORMS,
-                   repository: str = REPOSITORY, tag: str = TAG, options: tuple[str, ...] = ("--push",)) -> PushResult:
+                   repository: str = REPOSITORY, tag: str = TAG, options: tuple[str, ...] = ("--push",),
+                   env: dict[str, str] | None = None) -> PushResult:
     """`docker buildx build --platform … -t REGISTRY/REPO:TAG --push .` with the multiarch builder.
 
     `options` replaces `--push`, e.g. `("--provenance=false", "--output", "type=registry,oci-mediatypes=true")`.
@@ -83,7 +84,7 @@ def build_and_push(endpoints: Endpoints, workdir: Path, platforms: tuple[str, ..
     platforms = inputs.platforms(platforms)
     inputs.build_folder(workdir)
     args = ["buildx", "build", "--platform", ",".join(platforms), "-t", ref, *options, str(workdir)]
-    result = run_docker(endpoints, endpoints.multiarch_context, args, workdir)
+    result = run_docker(endpoints, endpoints.multiarch_context, args, workdir, env)
     served = Registry(endpoints.registry).get_manifest(repository, tag) if result.succeeded else None
     return PushResult(result, ref, served.media_type if served else "", served.digest if served else "")
 

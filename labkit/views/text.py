@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from labkit.docker.commands import builder_line
 from labkit.errors import LabError
-from labkit.results import BuilderPath, Facts, IndexReport, Prediction, ServiceStatus
+from labkit.results import BuilderPath, BuilderTrap, CommandResult, Facts, IndexReport, Prediction, ServiceStatus, Versions
+from labkit.versions import ENGINE_BUILDKIT_SOURCE
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -40,7 +42,7 @@ def command_text(context: str, command: str, output: str = "", exit_code: int | 
 
 
 def index_summary(report: IndexReport) -> str:
-    """The seed's "simplified" `imagetools inspect` view: name, media type, one platform per manifest."""
+    """The article's "simplified" `imagetools inspect` view: name, media type, one platform per manifest."""
     platform_of = {entry.manifest.digest: entry.platform for entry in report.entries}
     lines = [f"Name: {report.image_ref}", f"MediaType: {report.media_type}", "Manifests:"]
     for entry in report.entries:
@@ -107,3 +109,37 @@ def cell_error_lines(ename: str, evalue: str) -> list[str]:
     if ename == LabError.__name__:
         return f"labkit: {evalue}".splitlines()
     return [f"{ename}: {evalue}" if evalue else ename]
+
+
+def versions_text(versions: Versions) -> str:
+    """The versions the claims depend on, each as the tool itself reports it."""
+    vendored = (f"{versions.buildkit_vendored} (from {ENGINE_BUILDKIT_SOURCE})" if versions.buildkit_vendored
+                else "not in the lab's table: look it up in moby's module file for this engine's tag")
+    return "\n".join([
+        f"docker CLI:                          {versions.cli}",
+        f"Docker Engine:                       {versions.engine}",
+        f"buildx:                              {versions.buildx}",
+        f"BuildKit, as `docker buildx ls` says: {versions.buildkit_reported or '-'}",
+        f"BuildKit this engine release vendors: {vendored}",
+    ])
+
+
+def chosen_builder(result: CommandResult) -> str:
+    """What a plain-progress build's output says of the builder: its `#0 building with …` line, or that it had none."""
+    line = builder_line(result.stderr)
+    if line:
+        return line
+    refusal = next((text for text in result.stderr.splitlines() if text.startswith("ERROR")), "no error line")
+    return f"(no `#0 building with` line: refused before any builder ran) {refusal}"
+
+
+def trap_text(trap: BuilderTrap) -> str:
+    """The trap, command by command: which builder each build used."""
+    lines = []
+    for result in (trap.create, trap.docker_build, trap.buildx_build, trap.env_build, trap.remove):
+        lines.append(f"[{result.context}] $ {result.command}")
+        if result in (trap.create, trap.remove):
+            lines.append(f"exit code {result.return_code}")
+        else:
+            lines.append(f"  -> {chosen_builder(result)}")
+    return "\n".join(lines)

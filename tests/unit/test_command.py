@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit.docker.commands import display, error_lines
+from labkit.docker.commands import builder_line, display, error_lines
 from tests.conftest import DATA
 
 CAPTURES: dict[str, Any] = json.loads((DATA / "build-captures.json").read_text())
@@ -46,13 +46,19 @@ def test_progress_plain_does_not_change_a_refusal_before_the_build_starts() -> N
     assert plain == error_lines(_stderr("build-classic-buildkit.stderr"))
 
 
-def test_legacy_builder_error_drops_the_deprecation_note() -> None:
+def test_legacy_builder_error_keeps_the_deprecation_banner_as_evidence() -> None:
     raw = _stderr("build-classic-legacy.stderr")
     assert raw.startswith("DEPRECATED:")
     lines = error_lines(raw)
-    assert len(lines) == 1
-    assert lines[0].startswith("Error response from daemon: ")
-    assert '"linux/amd64,linux/arm64"' in lines[0]
+    assert lines[0] == "DEPRECATED: The legacy builder is deprecated and will be removed in a future release."
+    assert lines[1].strip().startswith("BuildKit is currently disabled") and lines[2].strip() == "environment-variable."
+    assert len(lines) == 4 and lines[3].startswith("Error response from daemon: ")
+    assert '"linux/amd64,linux/arm64"' in lines[3]
+
+
+def test_the_builder_line_names_the_builder_and_its_driver() -> None:
+    assert builder_line(_stderr("build-classic-run-fails-plain.stderr")) == '#0 building with "classic" instance using docker driver'
+    assert builder_line(_stderr("build-classic-buildkit-plain.stderr")) == ""  # refused before a builder was chosen
 
 
 def test_progress_capture_really_contains_progress_lines() -> None:

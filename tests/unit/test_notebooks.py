@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import re
 from pathlib import Path
 
@@ -115,3 +116,23 @@ def test_notebooks_import_labkit_through_its_one_face(path: Path) -> None:
     imports = [line.strip() for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
                for line in cell.source.splitlines() if re.match(r"\s*(import|from)\s", line)]
     assert imports == ["import labkit.lab as nb"]
+
+
+def test_learner_facing_text_never_says_seed() -> None:
+    """The experiment comes from an article; learners meet "the experiment" or "the article", never a workshop word."""
+    texts = {path.name: path.read_text() for path in [*NOTEBOOKS, nbtools.NOTEBOOKS / "glossary.md"]}
+    texts["README.md"] = (nbtools.NOTEBOOKS.parent / "README.md").read_text()
+    texts |= {str(path): path.read_text() for path in (nbtools.NOTEBOOKS.parent / "labkit").rglob("*.py")}
+    assert [name for name, text in texts.items() if re.search(r"\bseed", text, re.IGNORECASE)] == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_notebook_ends_with_where_to_go_next(path: Path) -> None:
+    last = nbformat.read(path, as_version=4).cells[-1]
+    assert last.cell_type == "markdown" and last.source.startswith("**Where to go next:**")
+
+
+def test_notebook_00_does_not_give_step_2_away() -> None:
+    notebook = nbformat.read(nbtools.NOTEBOOKS / "00_start_here.ipynb", as_version=4)
+    shown = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
+    assert "fails" not in shown and nbtools.NOTEBOOKS.joinpath("glossary.md").is_file()
