@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from IPython import get_ipython
 from IPython.display import display
 
@@ -102,7 +101,7 @@ class Lab:
         """True when every service of the lab answers."""
         return self.engine.is_up()
 
-    def status_table(self) -> pd.DataFrame:
+    def status_table(self) -> frames.Table:
         """One row per service and its state."""
         return frames.status_table(self.engine.status())
 
@@ -110,7 +109,7 @@ class Lab:
         """The doctor's prediction for each step on this lab's engine."""
         return doctor.predict(self.engine.facts(self.endpoints))
 
-    def predictions_table(self) -> pd.DataFrame:
+    def predictions_table(self) -> frames.Table:
         """The doctor's predictions as a table."""
         return frames.predictions_table(self.predictions())
 
@@ -184,7 +183,7 @@ class Lab:
         classic = default_build.build(endpoints, sandbox.settings.work_dir)
         show(classic.result, "\n".join(classic.error))
 
-    def current_builders(self) -> pd.DataFrame:
+    def current_builders(self) -> frames.Table:
         """`docker buildx ls` on step 2's context, the builder `docker build` uses."""
         print(f"[{self.classic}] $ docker buildx ls")
         return frames.builders_table([b for b in list_builders(self.endpoints, self.classic) if b.current])
@@ -232,6 +231,10 @@ class Lab:
     def read_index(self, tag: str = TAG) -> IndexReport:
         """The index under demo:TAG in the lab's registry, with every manifest it lists."""
         return inspect_index.read_index(self.endpoints, REPOSITORY, tag)
+
+    def attestations(self, tag: str = TAG) -> list[str]:
+        """The attestation entries of demo:TAG (their platform, `unknown/unknown`), in index order."""
+        return self.read_index(tag).platforms("attestation")
 
     def provenance_modes(self, tag: str = TAG) -> list[str]:
         """The provenance mode (min or max) each attestation of demo:TAG shows."""

@@ -293,6 +293,10 @@ class IndexReport:
         """Platforms of the entries of one kind, in index order."""
         return [entry.platform for entry in self.entries if entry.kind == kind]
 
+    def platform_of(self, digest: str) -> str:
+        """The platform of the entry with that manifest digest ('' when the index has none)."""
+        return next((entry.platform for entry in self.entries if entry.manifest.digest == digest), "")
+
     @property
     def attestations_describe_images(self) -> bool:
         """True when there is one attestation per image manifest, each naming the manifest it is about."""

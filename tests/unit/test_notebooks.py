@@ -42,6 +42,7 @@ def test_code_cells_are_short_and_follow_markdown(path: Path) -> None:
         if cell.cell_type != "code":
             continue
         assert len(cell.source.splitlines()) <= 6, f"cell {number} is long: move the work into labkit"
+        assert max(map(len, cell.source.splitlines())) <= 88, f"cell {number} is wider than 88 columns: it would scroll"
         assert cells[number - 1].cell_type == "markdown" or number == 0, f"cell {number} has no explanation before it"
 
 
