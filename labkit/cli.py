@@ -61,7 +61,7 @@ def _doctor(engine: Engine, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(doctor.as_json(facts, predictions), indent=2))
         return 0
-    print(doctor_report(facts, predictions))
+    print(doctor_report(facts, predictions, doctor.predict_notebooks(facts, predictions)))
     return 0
 
 

@@ -133,6 +133,7 @@ class Facts:
     registry_port: int
     registry_port_free: bool
     packages: tuple[FetchedPackage, ...] = ()  # what the sandbox fetched from Debian (package, version, sha256)
+    has_mirror: bool = False  # the engine reads docker.io through a local mirror (the sandbox's), so busybox is offline
 
     @property
     def current_builder(self) -> Builder | None:
@@ -153,6 +154,16 @@ class Prediction:
     def label(self) -> str:
         """How tables name the step: `2 docker build, two platforms`."""
         return self.title if self.step == "run" else f"{self.step} {self.title}"
+
+
+@dataclass(frozen=True)
+class NotebookPrediction:
+    """Whether one notebook will run to its check here, what it needs, and why."""
+
+    notebook: str
+    needs: str
+    outcome: Outcome
+    why: str
 
 
 # --- the steps' results -------------------------------------------------------------------------------------------------

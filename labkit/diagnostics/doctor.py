@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from labkit.experiment import BUILDER_NAME, BUILDKIT_IMAGE, PLATFORMS, STEP2_ERROR
-from labkit.results import Facts, Prediction
+from labkit.results import Facts, NotebookPrediction, Outcome, Prediction
 
 BUILD_TWO = "docker build, two platforms"
 PUSH_TWO = "build both platforms and push"
@@ -62,6 +62,36 @@ def predict(facts: Facts) -> list[Prediction]:
     return rows
 
 
-def as_json(facts: Facts, predictions: list[Prediction]) -> dict[str, Any]:
+def predict_notebooks(facts: Facts, steps: list[Prediction]) -> list[NotebookPrediction]:
+    """Whether each notebook runs to its check here: what it needs beyond its step (busybox, a builder, QEMU).
+
+    A notebook whose step fails can still run to its check (notebook 02 shows the failure, or explains a success);
+    what stops a notebook is something it needs that is not there.
+    """
+    step = {p.step: p for p in steps}
+    engine = facts.build_engine
+    source = "the engine's local mirror" if facts.has_mirror else "Docker Hub"
+    busybox: tuple[Outcome, str] = (("succeeds", f"busybox is read from {source}") if facts.has_mirror or facts.docker_hub_reachable
+                                    else ("fails", "busybox must come from Docker Hub, which does not answer: use the sandbox, "
+                                          "which serves busybox itself, or connect this machine"))
+    if not engine.answers:
+        none: tuple[Outcome, str] = ("unknown", f"no engine answers ({engine.error or 'start it'})")
+        busybox = none
+    rows = [NotebookPrediction("00_start_here", "an engine that answers", "succeeds" if engine.answers else "fails",
+                               "the environment check reads the engine" if engine.answers else "no engine answers")]
+    rows.append(NotebookPrediction("01_the_dockerfile", "busybox's index", *busybox))
+    rows.append(NotebookPrediction("02_the_build_that_fails", "busybox; step 2's default builder", *busybox))
+    needs_three = [p for p in (step["3"], step["run"]) if p.outcome != "succeeds"]
+    three: tuple[Outcome, str] = (busybox if busybox[0] != "succeeds" else
+                                  (needs_three[0].outcome, needs_three[0].why) if needs_three else
+                                  ("succeeds", "a builder that can build several platforms, and QEMU for the other one"))
+    rows.append(NotebookPrediction("03_the_build_that_works", "busybox; a multi-platform builder; QEMU", *three))
+    rows.append(NotebookPrediction("04_inspect_the_index", "what step 3 pushes", *(three if three[0] != "succeeds" else
+                                   ("succeeds", "it builds and pushes what it needs when step 3 has not"))))
+    return rows
+
+
+def as_json(facts: Facts, predictions: list[Prediction], notebooks: list[NotebookPrediction] | None = None) -> dict[str, Any]:
     """Facts and predictions as plain JSON values."""
-    return {"facts": asdict(facts), "predictions": [{**asdict(p), "label": p.label} for p in predictions]}
+    return {"facts": asdict(facts), "predictions": [{**asdict(p), "label": p.label} for p in predictions],
+            "notebooks": [asdict(n) for n in notebooks or predict_notebooks(facts, predictions)]}

@@ -82,4 +82,5 @@ class Engine(ABC):
             registry_port=endpoints.registry.port,
             registry_port_free=network.port_is_free(endpoints.registry.host, endpoints.registry.port),
             packages=tuple(packages.read_record(self.settings)),
+            has_mirror=endpoints.mirror is not None,
         )

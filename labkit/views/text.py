@@ -6,7 +6,17 @@ from collections.abc import Sequence
 
 from labkit.docker.commands import builder_line
 from labkit.errors import LabError
-from labkit.results import BuilderPath, BuilderTrap, CommandResult, Facts, IndexReport, Prediction, ServiceStatus, Versions
+from labkit.results import (
+    BuilderPath,
+    BuilderTrap,
+    CommandResult,
+    Facts,
+    IndexReport,
+    NotebookPrediction,
+    Prediction,
+    ServiceStatus,
+    Versions,
+)
 from labkit.versions import ENGINE_BUILDKIT_SOURCE
 
 
@@ -68,7 +78,7 @@ def _first(names: Sequence[str], shown: int = 3) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def doctor_report(facts: Facts, predictions: Sequence[Prediction]) -> str:
+def doctor_report(facts: Facts, predictions: Sequence[Prediction], notebooks: Sequence[NotebookPrediction] = ()) -> str:
     """The doctor's facts, then one prediction per step."""
     build, multi = facts.build_engine, facts.multiarch_engine
     current = facts.current_builder
@@ -88,6 +98,9 @@ def doctor_report(facts: Facts, predictions: Sequence[Prediction]) -> str:
         "",
         table(("step", "prediction", "why"), [(p.label, p.outcome, p.why) for p in predictions]),
     ]
+    if notebooks:
+        rows = [(n.notebook, n.outcome, n.needs, n.why) for n in notebooks]
+        lines += ["", table(("notebook", "runs to its check", "needs", "why"), rows)]
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from labkit.diagnostics.doctor import predict
+from labkit.diagnostics.doctor import predict, predict_notebooks
 from labkit.docker.builders import parse_buildx_ls
 from labkit.docker.facts import parse_info
 from labkit.results import Facts
@@ -92,3 +92,22 @@ def test_the_sandbox_uses_its_multiarch_daemon_for_step_3() -> None:
 @pytest.mark.parametrize("qemu, outcome", [(("qemu-aarch64",), "succeeds"), ((), "fails")])
 def test_running_the_other_architecture_needs_qemu(qemu: tuple[str, ...], outcome: str) -> None:
     assert outcomes(facts_of("classic-store", qemu=qemu))["r"] == outcome
+
+
+def _notebooks(facts: Facts) -> dict[str, str]:
+    return {n.notebook[:2]: n.outcome for n in predict_notebooks(facts, predict(facts))}
+
+
+def test_notebook_01_needs_docker_hub_without_a_mirror() -> None:
+    """On an engine with no mirror and no internet, step 1 only writes a file, yet notebook 01 reads busybox's index
+    from Docker Hub: the doctor says so, so prediction and run agree."""
+    offline = facts_of("containerd-store")
+    assert outcomes(offline)["1"] == "succeeds" and _notebooks(offline)["01"] == "fails"
+    assert _notebooks(replace(offline, has_mirror=True)) == dict.fromkeys(("00", "01", "02", "03", "04"), "succeeds")
+    assert _notebooks(replace(offline, docker_hub_reachable=True))["01"] == "succeeds"
+
+
+def test_notebooks_03_and_04_stop_where_step_3_cannot_build() -> None:
+    classic = replace(facts_of("classic-store"), has_mirror=True)
+    assert _notebooks(classic) == {"00": "succeeds", "01": "succeeds", "02": "succeeds", "03": "fails", "04": "fails"}
+    assert _notebooks(facts_of("no-engine"))["00"] == "fails"
