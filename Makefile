@@ -7,25 +7,84 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 NBVAL  := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-current-env --nbval-cell-timeout=300
 
-.PHONY: setup up down status lab test unit lint run outputs bench-up bench-steps soak help
+# The Python packages are locked: constraints.txt pins every package, for every platform, to the versions the stored
+# outputs were made with (`make lock` writes it with uv). uv installs them: the uv on PATH, else uv $(UV_VERSION) put
+# into the venv by pip. pip installs the same set when uv cannot be had or fails. Setup says which one it used.
+# uv leaves the bytecode to be compiled at first import (pip compiles it while installing), and nothing compiles it
+# where PYTHONDONTWRITEBYTECODE is set: setup compiles it in the background, so that JupyterLab can start meanwhile.
+LOCK       := constraints.txt
+UV_VERSION := 0.13.9
+PACKAGES   := -c $(LOCK) -e '.[dev]'
+BYTECODE_LOG := build/bytecode.log
+
+# JupyterLab runs with the lab's own settings (etc/jupyter: no news or update checks, encrypted kernel channels);
+# what the server writes (workspaces, settings changed in the UI) goes under build/jupyter, never to ~/.jupyter.
+LAB_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/etc/jupyter JUPYTER_CONFIG_DIR=$(CURDIR)/build/jupyter
+# `make lab` starts JupyterLab as soon as the packages are installed and provisions the sandbox meanwhile, with
+# `labkit up` in the background: its log, and its state (running, ok, or failed and the exit code) for notebook 00.
+UP_LOG    := build/labkit-up.log
+UP_STATUS := build/labkit-up.status
+
+.PHONY: setup lock chromium up down status lab test unit lint run outputs bench-up bench-steps bench-first soak help
 
 help:
 	@echo "make lab       set everything up, start the sandbox, open JupyterLab on 127.0.0.1"
-	@echo "make test      unit tests, engine tests against the real sandbox, nbval over every notebook"
+	@echo "make test      unit tests, engine tests against the real sandbox, nbval over every notebook, a real browser"
 	@echo "make run       execute every notebook in order against the sandbox, write build/handout.html"
-	@echo "make lint      ruff over code and notebooks, mypy strict over labkit, tests and bench"
 	@echo "make outputs   regenerate the notebooks' stored outputs from a sandbox run"
 	@echo "make up|down|status   start, stop or show the sandbox"
+	@echo "make lint      ruff over code and notebooks, mypy strict over labkit, tests and bench"
+	@echo "make lock      re-resolve the locked package versions (constraints.txt) after changing pyproject.toml"
 	@echo "make bench-up  benchmark cold and warm 'labkit up' and memory"
 	@echo "make bench-steps  steps 2-4 through labkit vs raw docker, and 'make run' warm"
+	@echo "make bench-first  a fresh clone to notebook 00 in JupyterLab (cold), then the whole lab (warm)"
 	@echo "make soak ROUNDS=N  N rounds of up, whole lab, down, with random faults injected"
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $@
+$(STAMP): pyproject.toml $(LOCK)
+	@seconds() { echo "$$(( $$1 / 1000000000 )).$$(( $$1 / 100000000 % 10 )) s"; }; \
+	started=$$(date +%s%N); uv=$$(command -v uv || true); \
+	if [ -n "$$uv" ]; then \
+	  how="uv $$("$$uv" --version | cut -d' ' -f2), found on PATH"; \
+	  UV_PYTHON_DOWNLOADS=never "$$uv" venv --quiet --allow-existing --python $(PYTHON) $(VENV) \
+	    || { echo "setup: uv could not create $(VENV); falling back to pip"; uv=; }; \
+	else \
+	  how="uv $(UV_VERSION), installed into $(VENV) by pip"; uv=$(BIN)/uv; \
+	  { $(PYTHON) -m venv --without-pip $(VENV) \
+	    && $(PYTHON) -m pip --python $(BIN)/python install -q --disable-pip-version-check uv==$(UV_VERSION); } 2>/dev/null \
+	  || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION); } \
+	  || { echo "setup: uv $(UV_VERSION) could not be installed; falling back to pip"; uv=; }; \
+	fi; \
+	ready=$$(date +%s%N); \
+	if [ -n "$$uv" ] && ! UV_PYTHON_DOWNLOADS=never "$$uv" pip install --quiet --python $(BIN)/python $(PACKAGES); then \
+	  echo "setup: uv failed to install the packages; falling back to pip"; uv=; \
+	fi; \
+	if [ -z "$$uv" ]; then \
+	  how=pip; [ -x $(BIN)/pip ] || $(PYTHON) -m venv $(VENV) || exit 1; \
+	  $(BIN)/pip install --quiet --disable-pip-version-check $(PACKAGES) || exit 1; \
+	fi; \
+	done=$$(date +%s%N); \
+	echo "setup: installed the locked packages ($(LOCK)) into $(VENV) with $$how:" \
+	  "venv and installer $$(seconds $$(( ready - started ))), packages $$(seconds $$(( done - ready )))"; \
+	if [ -n "$$uv" ]; then \
+	  mkdir -p build; echo "setup: compiling the packages' bytecode in the background (log: $(BYTECODE_LOG))"; \
+	  nice -n 19 $(BIN)/python -m compileall -q -j 0 labkit \
+	    "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" > $(BYTECODE_LOG) 2>&1 & \
+	fi
+	@touch $@
 
 setup: $(STAMP)
+
+lock:
+	@uv=$$(command -v uv || echo $(BIN)/uv); [ -x "$$uv" ] || { echo "make lock needs uv: run make setup first"; exit 1; }; \
+	"$$uv" pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" -o $(LOCK)
+
+# Debian's chromium, for the browser test (Playwright drives it; it cannot download a browser of its own here).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "The browser test needs Debian's chromium: sudo apt-get install chromium"; exit 1; }; \
+	  echo "installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 up: setup
 	$(BIN)/labkit up
@@ -36,8 +95,19 @@ down: setup
 status: setup
 	$(BIN)/labkit status
 
-lab: up
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_start_here.ipynb
+lab: setup
+	@mkdir -p build/jupyter; echo running > $(UP_STATUS); \
+	echo "make lab: provisioning the sandbox in the background (labkit up, log: $(UP_LOG)); notebook 00 waits for it"; \
+	( started=$$(date +%s); \
+	  if $(BIN)/labkit up > $(UP_LOG) 2>&1; then \
+	    echo ok > $(UP_STATUS); echo "make lab: the sandbox is up ($$(( $$(date +%s) - started )) s)" >&2; \
+	  else \
+	    code=$$?; echo "failed $$code" > $(UP_STATUS); \
+	    { echo "make lab: labkit up FAILED (exit $$code); notebook 00 shows why and tries again. The end of $(UP_LOG):"; \
+	      tail -n 12 $(UP_LOG) | sed 's/^/  | /'; } >&2; \
+	  fi ) &
+	$(LAB_ENV) LABKIT_UP_LOG=$(CURDIR)/$(UP_LOG) LABKIT_UP_STATUS=$(CURDIR)/$(UP_STATUS) \
+	  $(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 unit: setup
 	$(BIN)/pytest -q -p no:cacheprovider -m "not engine" tests
@@ -52,7 +122,7 @@ lint: setup
 UNTOUCHED := build/untouched-before.json
 test:
 	$(PYTHON) -m tests.untouched $(UNTOUCHED)
-	$(MAKE) --no-print-directory setup lint
+	$(MAKE) --no-print-directory setup chromium lint
 	$(BIN)/labkit up
 	LABKIT_TEST_UNTOUCHED=$(UNTOUCHED) $(BIN)/pytest -q -p no:cacheprovider tests notebooks $(NBVAL)
 
@@ -67,6 +137,10 @@ bench-up: setup
 
 bench-steps: up
 	$(BIN)/python -m bench.steps
+
+# Needs nothing of this checkout but git: it clones the repository and installs into the clone.
+bench-first:
+	$(PYTHON) -m bench.first
 
 ROUNDS ?= 20
 soak: setup

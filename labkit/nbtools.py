@@ -7,19 +7,25 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 import sys
 import tomllib
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import zmq
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from nbval.plugin import find_comment_markers, find_metadata_tags
+from traitlets.config import Config
 
 from labkit.views.text import cell_error_lines
 
@@ -31,6 +37,14 @@ NOT_CHECKED_LINE = re.compile(r"^# \(not checked: (.+)\)$", re.MULTILINE)
 HANDOUT = NOTEBOOKS.parent / "build" / "handout.html"
 # What must never be stored in a checked output: machine paths, memory addresses, BuildKit progress and timings.
 VOLATILE = re.compile(r"(/root/|/home/|/tmp/|/work/|0x[0-9a-f]{8,}|#\d+ DONE \d|\d+\.\d+s done|\[\s*\d+/\d+\])")
+# Kernels talk over TCP encrypted with CurveZMQ keys their manager provisions (as etc/jupyter sets for JupyterLab):
+# without them ipykernel logs "Kernel is running over TCP without encryption" at every start.
+KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}} if zmq.has("curve") else {})
+# What nbclient passes to a kernel it starts itself: IPython's history stays in memory.
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
+# What every notebook imports first: a kernel started ahead of its notebook imports it then, silently (no output, no
+# execution count), so that the notebook's first cell does not wait for pandas and python-on-whales to load.
+WARM_UP = "import labkit.lab"
 
 
 def notebook_paths() -> list[Path]:
@@ -150,33 +164,69 @@ def failure_message(name: str, cell: Any, ename: str, evalue: str) -> str:
     ])
 
 
-def _execute(notebook: Any, name: str) -> Any:
+async def _execute_async(notebook: Any, name: str, km: AsyncKernelManager | None = None) -> Any:
+    """Execute a notebook in a fresh kernel (the given one, else one of its own), stopped when it is done."""
     failed: list[Any] = []
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}},
+    client = NotebookClient(notebook, km=km, timeout=600, kernel_name="python3", config=KERNEL_CONFIG, shutdown_kernel="immediate",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}},
                             on_cell_error=lambda cell, cell_index, execute_reply: failed.append(cell))
     try:
-        client.execute()
+        await client.async_execute(cleanup_kc=True)
     except CellExecutionError as error:
         raise SystemExit(failure_message(name, failed[-1], error.ename, error.evalue)) from None
     return notebook
 
 
+def _execute(notebook: Any, name: str) -> Any:
+    """Execute one notebook in a kernel of its own; a failed cell ends the program with what the learner sees."""
+    return asyncio.run(_execute_async(notebook, name))
+
+
+async def _started_kernel() -> AsyncKernelManager:
+    """A kernel for the next notebook, started, ready and warmed up (WARM_UP) while the current notebook runs."""
+    km = AsyncKernelManager(kernel_name="python3", config=KERNEL_CONFIG)
+    await km.start_kernel(cwd=str(NOTEBOOKS), extra_arguments=KERNEL_ARGUMENTS)
+    client = km.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        await client.execute_interactive(WARM_UP, silent=True, store_history=False, timeout=60)
+    finally:
+        client.stop_channels()
+    return km
+
+
+async def _execute_in_order(done: Callable[[Path, Any], None]) -> None:
+    """Execute every notebook in order, each in a fresh kernel; the next kernel starts while a notebook runs."""
+    paths = notebook_paths()
+    upcoming: asyncio.Future[AsyncKernelManager] | None = asyncio.ensure_future(_started_kernel())
+    try:
+        for path in paths:
+            assert upcoming is not None
+            km = await upcoming
+            upcoming = asyncio.ensure_future(_started_kernel()) if path != paths[-1] else None
+            print(f"executing {path.name}", flush=True)
+            done(path, await _execute_async(nbformat.read(path, as_version=4), path.name, km))
+    finally:
+        if upcoming is not None:
+            with suppress(Exception):  # a kernel that failed to start has nothing to stop
+                await (await upcoming).shutdown_kernel(now=True)
+
+
 def outputs() -> None:
     """Re-execute every notebook in place, cleaned, and report anything volatile left in checked outputs."""
-    for path in notebook_paths():
-        print(f"executing {path.name}", flush=True)
-        notebook = clean(_execute(nbformat.read(path, as_version=4), path.name))
-        nbformat.write(notebook, path)
+    def write(path: Path, notebook: Any) -> None:
+        nbformat.write(clean(notebook), path)
         for problem in problems(notebook):
             print(f"  {path.name}: {problem}")
+
+    asyncio.run(_execute_in_order(write))
 
 
 def run() -> Path:
     """Execute every notebook in order (not in place) and write them as one HTML handout."""
     merged = nbformat.v4.new_notebook(metadata=nbformat.read(notebook_paths()[0], as_version=4).metadata)
-    for path in notebook_paths():
-        print(f"executing {path.name}", flush=True)
-        merged.cells += _execute(nbformat.read(path, as_version=4), path.name).cells
+    asyncio.run(_execute_in_order(lambda path, notebook: merged.cells.extend(notebook.cells)))
     HANDOUT.parent.mkdir(parents=True, exist_ok=True)
     body, _ = HTMLExporter().from_notebook_node(merged)
     HANDOUT.write_text(body)

@@ -1,0 +1,191 @@
+"""What a learner sees in JupyterLab, in a real browser: notebooks 00 and 04 run and render, with nothing in the way.
+
+JupyterLab starts as `make lab` starts it (the lab's own settings from etc/jupyter, what the server writes in a folder
+of the test's own), on a port and token of its own, over a copy of the notebooks (JupyterLab's autosave never writes
+into the stored ones). Debian's chromium, headless, driven by Playwright (`make test`
+installs chromium when it is missing; Playwright cannot download a browser of its own here), opens each notebook,
+runs all its cells from the Run menu, and checks:
+
+- every code cell ran, and the last one says `[OK] Verified`;
+- no error output shows in any cell, and no dialog or notification covers the page (no question about Jupyter news);
+- notebook 04: the index table renders as an HTML table, and the Mermaid diagram as an SVG with one node per manifest
+  of that table, for the same platforms;
+- the server's log has no kernel warning about TCP without encryption.
+
+Screenshots go to build/browser/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from playwright.sync_api import Locator, Page, expect, sync_playwright
+
+from labkit.docker.endpoints import Endpoints
+
+pytestmark = pytest.mark.engine
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+SCREENSHOTS = REPO / "build" / "browser"
+CHROMIUM = os.environ.get("LAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# No network but loopback: Chromium's own background connections are turned off rather than refused at every start.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+CELLS_TIMEOUT_MS = 120_000
+# How JupyterLab marks what a learner should not see: error outputs, dialogs, notification toasts.
+ERROR_OUTPUTS = ('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], '
+                 '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"], .jp-RenderedMermaid.jp-mod-warning')
+COVERING = ".jp-Dialog, .Toastify__toast"
+SVG = "http://www.w3.org/2000/svg"
+
+
+@dataclass(frozen=True)
+class JupyterLab:
+    """A JupyterLab server the test started: where it answers, its token, its log."""
+
+    url: str
+    token: str
+    log: Path
+
+    def page_of(self, notebook: str) -> str:
+        """The notebook's page, in a workspace of its own (`reset`: no tab of an earlier page)."""
+        return f"{self.url}/lab/tree/{notebook}?reset&token={self.token}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture
+def jupyterlab(tmp_path: Path) -> Iterator[JupyterLab]:
+    """JupyterLab with the lab's settings, as `make lab` starts it, over a copy of the notebooks; stopped at the end."""
+    notebooks = shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTER_CONFIG_PATH": str(REPO / "etc" / "jupyter"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_TOKEN": token, "JUPYTER_PORT": str(port)}
+    log = tmp_path / "jupyterlab.log"
+    root = ["--allow-root"] if os.geteuid() == 0 else []
+    with log.open("w") as output:
+        server = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", "--no-browser", *root,
+                                   "--ServerApp.port_retries=0", f"--ServerApp.root_dir={notebooks}"],
+                                  env=env, cwd=REPO, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while not _answers(f"{url}/api/status?token={token}"):
+            assert server.poll() is None, f"JupyterLab exited ({server.returncode}):\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"JupyterLab did not answer within 60 s:\n{log.read_text()[-3000:]}"
+            time.sleep(0.1)
+        yield JupyterLab(url, token, log)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _run_all_cells(page: Page) -> Locator:
+    """Run every cell from the Run menu, as a learner would; return the notebook once each code cell has run."""
+    notebook = page.locator(".jp-NotebookPanel:visible")
+    expect(notebook.locator(".jp-CodeCell").first).to_be_visible(timeout=CELLS_TIMEOUT_MS)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=CELLS_TIMEOUT_MS)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    # Text content, not rendered text: cells out of view are not rendered (JupyterLab's content-visibility windowing).
+    prompts = notebook.locator(".jp-CodeCell .jp-InputPrompt")
+    deadline = time.monotonic() + CELLS_TIMEOUT_MS / 1000
+    while not all(re.fullmatch(r"\[\d+\]:", text.strip()) for text in prompts.all_text_contents()):
+        assert time.monotonic() < deadline, f"cells still running or not run: {prompts.all_text_contents()}"
+        page.wait_for_timeout(200)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=CELLS_TIMEOUT_MS)
+    return notebook
+
+
+def _nothing_in_the_way(page: Page, notebook: Locator, name: str) -> None:
+    errors = notebook.locator(ERROR_OUTPUTS)
+    assert errors.count() == 0, f"{name}: error output shows: {errors.all_text_contents()}"
+    covering = page.locator(COVERING)
+    assert covering.count() == 0, f"{name}: something covers the page: {covering.all_text_contents()}"
+    assert "official Jupyter news" not in page.content()
+    assert "[OK] Verified" in (notebook.locator(".jp-CodeCell").last.text_content() or "")
+
+
+def _cell(notebook: Locator, source: str) -> Locator:
+    return notebook.locator(".jp-CodeCell", has=notebook.page.locator(".jp-InputArea", has_text=source))
+
+
+def test_notebooks_00_and_04_run_and_render_in_a_real_browser(lab: Endpoints, jupyterlab: JupyterLab, tmp_path: Path) -> None:
+    assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: `make test` installs Debian's (make chromium)"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000})
+        try:
+            page = browser.new_page()
+            page.goto(jupyterlab.page_of("00_start_here.ipynb"))
+            notebook = _run_all_cells(page)
+            _nothing_in_the_way(page, notebook, "00_start_here")
+            expect(_cell(notebook, "environment_check").locator(".jp-OutputArea-output")).to_contain_text("[OK]")
+            page.screenshot(path=SCREENSHOTS / "00_start_here.png")
+
+            page.goto(jupyterlab.page_of("04_inspect_the_index.ipynb"))
+            notebook = _run_all_cells(page)
+            _nothing_in_the_way(page, notebook, "04_inspect_the_index")
+
+            table = _cell(notebook, "index_table(report)").locator(".jp-OutputArea-output table")
+            expect(table).to_have_count(1)
+            headers = [text.strip() for text in table.locator("thead th").all_text_contents()]
+            platform_column = headers.index("platform") - 1  # the first header cell is the index's
+            rows = table.locator("tbody tr")
+            platforms = sorted((row.locator("td").nth(platform_column).text_content() or "").strip() for row in rows.all())
+            assert len(platforms) == 4, f"the index table has {len(platforms)} manifests, expected 2 images and 2 attestations"
+            table.screenshot(path=SCREENSHOTS / "04_index_table.png")
+
+            # JupyterLab renders a Mermaid diagram to an SVG and shows it as an image (a data URL).
+            diagram = _cell(notebook, "show_mermaid").locator(".jp-RenderedMermaid img")
+            expect(diagram).to_have_count(1, timeout=30_000)
+            diagram.scroll_into_view_if_needed()
+            assert diagram.evaluate("image => image.complete && image.naturalWidth > 0"), "the diagram's image did not load"
+            kind, _, data = (diagram.get_attribute("src") or "").partition(",")
+            assert kind == "data:image/svg+xml", f"the diagram is not an SVG: {kind}"
+            svg = ElementTree.fromstring(urllib.parse.unquote(data))
+            assert svg.tag == f"{{{SVG}}}svg"
+            labels = [" ".join(text.strip() for text in node.itertext() if text.strip())
+                      for node in svg.iter(f"{{{SVG}}}g") if "node" in (node.get("class") or "").split()]
+            manifests = sorted(found.group(2) for label in labels if (found := re.fullmatch(r"(manifest|attestation) (\S+)", label)))
+            assert manifests == platforms, f"diagram nodes {labels} do not match the table's manifests {platforms}"
+            diagram.screenshot(path=SCREENSHOTS / "04_index_diagram.png")
+            page.screenshot(path=SCREENSHOTS / "04_inspect_the_index.png")
+        finally:
+            browser.close()
+    warnings = [line for line in jupyterlab.log.read_text().splitlines() if "without encryption" in line]
+    assert warnings == [], f"the server's kernels warn: {warnings[0]}"
