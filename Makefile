@@ -47,6 +47,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	  how="uv $$("$$uv" --version | cut -d' ' -f2), found on PATH"; \
 	  UV_PYTHON_DOWNLOADS=never "$$uv" venv --quiet --allow-existing --python $(PYTHON) $(VENV) \
 	    || { echo "setup: uv could not create $(VENV); falling back to pip"; uv=; }; \
+	elif [ "$$($(BIN)/uv --version 2>/dev/null | cut -d' ' -f2)" = $(UV_VERSION) ]; then \
+	  how="uv $(UV_VERSION), already in $(VENV)"; uv=$(BIN)/uv; \
 	else \
 	  how="uv $(UV_VERSION), installed into $(VENV) by pip"; uv=$(BIN)/uv; \
 	  { $(PYTHON) -m venv --without-pip $(VENV) \

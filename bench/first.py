@@ -177,7 +177,8 @@ def _split_of_run(timeline: Timeline, calls: list[tuple[float, float, str]]) -> 
     """Per notebook: time, docker commands and their time; then per kind of docker command."""
     starts = [(when, text.split()[1]) for when, text in timeline.lines if text.startswith("executing ")]
     end = timeline.line(r"^handout: ") or timeline.at()
-    print(f"  python, imports (nbformat, nbclient, nbconvert) until the first notebook: {starts[0][0]:5.2f} s")
+    print(f"  until the first notebook: Python, imports (nbformat, nbclient, nbconvert), the first kernel started"
+          f" and warmed up {starts[0][0]:5.2f} s")
     for number, (began, name) in enumerate(starts):
         until = starts[number + 1][0] if number + 1 < len(starts) else end
         mine = [duration for start, duration, _ in calls if began <= start < until]
