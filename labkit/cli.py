@@ -13,9 +13,9 @@ from labkit import engines
 from labkit.diagnostics import doctor
 from labkit.engines import Engine
 from labkit.errors import LabError
-from labkit.provision import packages
-from labkit.settings import Settings
-from labkit.views.text import doctor_report, state_text, table
+from labkit.provision import packages, prereqs
+from labkit.settings import Settings, euid, user_name
+from labkit.views.text import check_line, doctor_report, state_text, table
 
 
 def _status_table(engine: Engine) -> str:
@@ -58,10 +58,25 @@ def _fetch(engine: Engine, _: argparse.Namespace) -> int:
 def _doctor(engine: Engine, args: argparse.Namespace) -> int:
     facts = engine.facts(engine.prepare())
     predictions = doctor.predict(facts)
+    rootless = prereqs.checks(engine.settings, user_name(euid()), euid()) if prereqs.applies() else []
     if args.json:
-        print(json.dumps(doctor.as_json(facts, predictions), indent=2))
+        report = doctor.as_json(facts, predictions)
+        if prereqs.applies():
+            report["rootless_prerequisites"] = [{"ok": c.ok, "what": c.what, "next_step": c.next_step} for c in rootless]
+            report["rootless_notes"] = prereqs.notes()
+        print(json.dumps(report, indent=2))
         return 0
     print(doctor_report(facts, predictions, doctor.predict_notebooks(facts, predictions)))
+    if prereqs.applies():  # as a user on Linux: what the rootless sandbox needs, whichever mode runs now
+        print("\nThe rootless sandbox (the lab's own engine, as your user) needs:")
+        print("\n".join(check_line(c.ok, c.what, c.next_step) for c in rootless))
+        print("".join(f"note: {note}\n" for note in prereqs.notes()), end="")
+    return 0
+
+
+def _prepare_host(engine: Engine, args: argparse.Namespace) -> int:
+    changes = prereqs.prepare_host(args.user, args.group, args.for_tests, engine.settings)
+    print("\n".join(f"changed: {line}" for line in changes) if changes else "nothing to change: the machine was ready")
     return 0
 
 
@@ -80,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     doc = commands.add_parser("doctor", help="what your Docker is, and what each step will do on it")
     doc.add_argument("--json", action="store_true", help="facts and predictions as JSON")
     doc.set_defaults(run=_doctor)
+    prep = commands.add_parser("prepare-host", help="as root, once per machine: what the rootless sandbox needs")
+    prep.add_argument("--user", action="append", default=[], metavar="NAME", help="give NAME subordinate ids (repeatable)")
+    prep.add_argument("--group", action="append", default=[], metavar="NAME", help="the same for every member of NAME")
+    prep.add_argument("--for-tests", action="store_true", help="also install what `make test` needs (chromium)")
+    prep.set_defaults(run=_prepare_host)
     return parser
 
 

@@ -31,6 +31,7 @@ DEBIAN_PLATFORMS: dict[str, str] = {
     "s390x": "linux/s390x",
 }
 
+_SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _MACHINE_TO_DEBIAN = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -40,8 +41,9 @@ def host_debian_arch() -> str:
     return _MACHINE_TO_DEBIAN.get(machine, machine)
 
 
-Mode = Literal["sandbox", "host"]
-MODES: tuple[Mode, ...] = ("sandbox", "host")
+Mode = Literal["sandbox", "rootless", "host"]
+MODES: tuple[Mode, ...] = ("sandbox", "rootless", "host")
+SUBID_FILES = (Path("/etc/subuid"), Path("/etc/subgid"))
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,75 @@ class RegistryAddress:
         return f"{self.host}:{self.port}"
 
 
+def subid_ranges(text: str, user: str, uid: int) -> list[tuple[int, int]]:
+    """(first, count) of every range /etc/subuid or /etc/subgid (their text) gives a user, named or by uid."""
+    ranges = []
+    for line in text.splitlines():
+        fields = line.strip().split(":")
+        if len(fields) == 3 and fields[0] in (user, str(uid)) and fields[1].isdigit() and fields[2].isdigit():
+            if int(fields[2]) > 0:
+                ranges.append((int(fields[1]), int(fields[2])))
+    return ranges
+
+
+def has_subids(user: str, uid: int, files: tuple[Path, ...] = SUBID_FILES) -> bool:
+    """True when every file (/etc/subuid, /etc/subgid) gives the user a range of subordinate ids."""
+    def listed(file: Path) -> bool:
+        try:
+            return bool(subid_ranges(file.read_text(), user, uid))
+        except OSError:
+            return False
+    return all(listed(file) for file in files)
+
+
+def euid() -> int:
+    """This process's effective uid (0 where the platform has none, as on Windows)."""
+    return os.geteuid() if hasattr(os, "geteuid") else 0
+
+
+def user_name(uid: int) -> str:
+    """A uid's login name (the uid itself when it has none)."""
+    import pwd  # Unix only
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def rootless_prepared() -> bool:
+    """True where an administrator has prepared this user for the rootless sandbox: newuidmap and newgidmap are
+    installed and the user has subordinate uid and gid ranges (the doctor checks the rest)."""
+    uid = euid()
+    return (shutil.which("newuidmap", path=_SBIN_PATH) is not None and shutil.which("newgidmap", path=_SBIN_PATH) is not None
+            and has_subids(user_name(uid), uid))
+
+
 def default_mode() -> Mode:
-    """`sandbox` where the lab can run its own engine (Linux, root, apt), else `host` (the learner's Docker)."""
-    can_sandbox = sys.platform == "linux" and os.geteuid() == 0 and shutil.which("apt-get") is not None
-    return "sandbox" if can_sandbox else "host"
+    """`sandbox` where the lab can run its own engine as root (Linux, apt); `rootless` for a user whom an administrator
+    prepared for it (`labkit prepare-host`); else `host` (the learner's Docker)."""
+    if sys.platform != "linux" or shutil.which("apt-get") is None:
+        return "host"
+    if euid() == 0:
+        return "sandbox"
+    return "rootless" if rootless_prepared() else "host"
+
+
+def default_registry_port(uid: int) -> int:
+    """5000 for root's lab (one a machine); for a user's, a port of its own, from the uid (20000-29999), so that
+    several learners' labs listen side by side."""
+    return 5000 if uid == 0 else 20000 + uid % 10000
+
+
+def default_run_dir(name: str, uid: int, environ: Mapping[str, str]) -> Path:
+    """Where daemon sockets go: /tmp/mlab-NAME for root; a user's own XDG_RUNTIME_DIR when it has one, else a folder
+    under /tmp named after the uid too."""
+    if uid == 0:
+        return Path(f"/tmp/mlab-{name}")
+    runtime = environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and Path(runtime).is_absolute():
+        return Path(runtime) / f"mlab-{name}"
+    return Path(f"/tmp/mlab-{uid}-{name}")
 
 
 def _xdg(var: str, fallback: str, environ: Mapping[str, str]) -> Path:
@@ -91,9 +158,10 @@ class Settings:
             return environ.get(name) or default
 
         name = _env("LABKIT_NAME", "lab")
+        uid = euid()
         state_default = _xdg("XDG_STATE_HOME", ".local/state", environ) / "multiarch-lab" / name
         cache_default = _xdg("XDG_CACHE_HOME", ".cache", environ) / "multiarch-lab"
-        port_text = _env("LABKIT_REGISTRY_PORT", "5000")
+        port_text = _env("LABKIT_REGISTRY_PORT", str(default_registry_port(uid)))
         if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 0 < int(port_text) < 65536:
             raise LabError(
                 f"LABKIT_REGISTRY_PORT={port_text!r} is not a port number.",
@@ -110,12 +178,13 @@ class Settings:
         mode = _env("LABKIT_MODE", default_mode())
         if mode not in MODES:
             raise LabError(f"LABKIT_MODE={mode!r} is not a mode of the lab.",
-                           "Use LABKIT_MODE=sandbox (the lab's own engine) or LABKIT_MODE=host (your Docker).")
+                           "Use LABKIT_MODE=sandbox (the lab's own engine, as root), LABKIT_MODE=rootless (the lab's own "
+                           "engine, as your user) or LABKIT_MODE=host (your Docker).")
         settings = cls(
             name=name,
             cache_dir=Path(_env("LABKIT_CACHE_DIR", str(cache_default))),
             state_dir=Path(_env("LABKIT_STATE_DIR", str(state_default))),
-            run_dir=Path(_env("LABKIT_RUN_DIR", f"/tmp/mlab-{name}")),
+            run_dir=Path(_env("LABKIT_RUN_DIR", str(default_run_dir(name, uid, environ)))),
             registry_port=int(port_text),
             debian_mirror=_env("LABKIT_DEBIAN_MIRROR", "http://deb.debian.org/debian"),
             engine_suite=_env("LABKIT_ENGINE_SUITE", "forky"),
@@ -128,7 +197,8 @@ class Settings:
         if longest > 100:
             raise LabError(
                 f"The daemon sockets would be {longest} bytes long; Unix sockets are limited to about 108.",
-                "Use a shorter LABKIT_NAME or LABKIT_RUN_DIR (the default is /tmp/mlab-<name>).",
+                "Use a shorter LABKIT_NAME or LABKIT_RUN_DIR (the default is /tmp/mlab-<name>, or for a user, "
+                "$XDG_RUNTIME_DIR/mlab-<name> or /tmp/mlab-<uid>-<name>).",
             )
         return settings
 

@@ -9,10 +9,11 @@ import os
 
 from labkit.engines.base import DAEMONS, Daemon, Engine
 from labkit.engines.host import HostEngine
+from labkit.engines.rootless import RootlessEngine
 from labkit.engines.sandbox import SandboxEngine
 from labkit.settings import Mode, Settings, default_mode
 
-KINDS: dict[Mode, type[Engine]] = {"sandbox": SandboxEngine, "host": HostEngine}
+KINDS: dict[Mode, type[Engine]] = {"sandbox": SandboxEngine, "rootless": RootlessEngine, "host": HostEngine}
 
 __all__ = ["DAEMONS", "KINDS", "Daemon", "Engine", "choose", "classic_store_sandbox"]
 

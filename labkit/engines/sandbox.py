@@ -3,6 +3,7 @@
 `up` provisions what is missing and starts what is not running; `down` stops
 what the lab started, by pid. Each service has its own state folder, pid file
 and log under `Settings.state_dir`; sockets live under the short `run_dir`.
+The rootless sandbox (rootless.py) shares the pieces that do not depend on root.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
@@ -36,7 +37,8 @@ SERVICES = ("registry", *DAEMONS)
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def _env(settings: Settings) -> tuple[tuple[str, str], ...]:
+def service_env(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """The environment every service starts with: the lab's programs first on PATH, HOME in the state folder."""
     return (("PATH", f"{settings.bin_dir}:{_SYSTEM_PATH}"), ("HOME", str(settings.state_dir)))
 
 
@@ -44,22 +46,23 @@ def registry_spec(settings: Settings) -> ProcessSpec:
     """How the registry is started."""
     folder = settings.service_dir("registry")
     return ProcessSpec("registry", (str(settings.bin_dir / "docker-registry"), "serve", str(folder / "config.yml")),
-                       _env(settings), folder / "pid", folder / "log")
+                       service_env(settings), folder / "pid", folder / "log")
 
 
 def daemon_spec(settings: Settings, name: Daemon) -> ProcessSpec:
     """How one dockerd is started (everything else is in its config file)."""
     folder = settings.service_dir(name)
     return ProcessSpec(name, (str(settings.bin_dir / "dockerd"), "--config-file", str(folder / "daemon.json")),
-                       _env(settings), folder / "pid", folder / "log")
+                       service_env(settings), folder / "pid", folder / "log")
 
 
 def spec_of(settings: Settings, service: str) -> ProcessSpec:
     """How a service (`registry`, `classic` or `multiarch`) is started."""
-    return registry_spec(settings) if service == "registry" else daemon_spec(settings, _daemon(service))
+    return registry_spec(settings) if service == "registry" else daemon_spec(settings, daemon_named(service))
 
 
-def _daemon(name: str) -> Daemon:
+def daemon_named(name: str) -> Daemon:
+    """The daemon called `name` (a LabError when there is none)."""
     for daemon in DAEMONS:
         if daemon == name:
             return daemon
@@ -70,7 +73,7 @@ def answers(settings: Settings, service: str) -> bool:
     """True when a service answers: /v2/ for the registry, /_ping for a daemon."""
     if service == "registry":
         return Registry(settings.registry).ping()
-    return daemon_answers(settings.socket(_daemon(service)))
+    return daemon_answers(settings.socket(daemon_named(service)))
 
 
 def daemon_config(settings: Settings, name: Daemon) -> dict[str, object]:
@@ -103,7 +106,8 @@ def registry_config(settings: Settings) -> str:
 
 
 @contextmanager
-def _locked(settings: Settings) -> Iterator[None]:
+def locked(settings: Settings) -> Iterator[None]:
+    """Held while `labkit up` or `down` runs: a second one says it waits, then waits."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     with settings.lock_file.open("w") as handle:
         try:
@@ -127,7 +131,8 @@ def daemon_answers(sock: Path) -> bool:
     return reply.startswith(b"HTTP/1.") and b" 200 " in reply.split(b"\r\n", 1)[0]
 
 
-def _start_registry(settings: Settings) -> None:
+def start_registry(settings: Settings) -> None:
+    """Start the registry on loopback unless it runs (a LabError naming LABKIT_REGISTRY_PORT when the port is taken)."""
     spec = registry_spec(settings)
     write_if_changed(settings.service_dir("registry") / "config.yml", registry_config(settings))
     if processes.owned_pid(spec) is not None:
@@ -158,17 +163,19 @@ def _start_daemon(settings: Settings, name: Daemon) -> None:
     processes.start(spec)
 
 
-def _wait(settings: Settings, timeout: float) -> None:
+def wait_until_answering(settings: Settings, timeout: float,
+                         spec: Callable[[Settings, str], ProcessSpec] = spec_of) -> None:
+    """Return when every service answers; a LabError quoting its log when one stops, or does not answer in time."""
     waiting = list(SERVICES)
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
         for name in list(waiting):
-            spec = spec_of(settings, name)
+            service = spec(settings, name)
             if answers(settings, name):
                 waiting.remove(name)
-            elif processes.owned_pid(spec) is None:
-                raise LabError(f"The {name} service stopped while starting:\n{processes.log_tail(spec)}",
-                               f"Read its log ({spec.log_file}), fix the cause, then run `labkit up` again.")
+            elif processes.owned_pid(service) is None:
+                raise LabError(f"The {name} service stopped while starting:\n{processes.log_tail(service)}",
+                               f"Read its log ({service.log_file}), fix the cause, then run `labkit up` again.")
         time.sleep(0.05)
     if waiting:
         name = waiting[0]
@@ -176,14 +183,59 @@ def _wait(settings: Settings, timeout: float) -> None:
                        "Run `labkit status` and read its log, then `labkit up` again.")
 
 
-def _ensure_docker_config(settings: Settings) -> None:
+def ensure_docker_config(settings: Settings, description: str = "lab sandbox daemon") -> None:
     """The lab's own DOCKER_CONFIG: the buildx plugin and one context per daemon."""
     config.link_plugin(settings.docker_config, "docker-buildx", packages.buildx_plugin(settings))
     config.ensure_contexts(settings.bin_dir / "docker", settings.docker_config,
-                           {name: f"unix://{settings.socket(name)}" for name in DAEMONS}, "lab sandbox daemon")
+                           {name: f"unix://{settings.socket(name)}" for name in DAEMONS}, description)
 
 
-def _base_image_status(settings: Settings, registry_up: bool) -> ServiceStatus:
+def service_rows(settings: Settings, spec: Callable[[Settings, str], ProcessSpec] = spec_of,
+                 qemu_ready: bool | None = None) -> list[ServiceStatus]:
+    """One row per service: registry, the daemons, the base image and QEMU (`qemu_ready` when the engine asks more
+    of QEMU than being registered)."""
+    rows = []
+    for name in SERVICES:
+        service = spec(settings, name)
+        pid = processes.owned_pid(service)
+        address = f"http://{settings.registry}" if name == "registry" else f"unix://{settings.socket(daemon_named(name))}"
+        running = pid is not None and answers(settings, name)
+        state: ServiceState = "running" if running else ("not answering" if pid else "stopped")
+        rows.append(ServiceStatus(name, state, pid, address, str(service.log_file)))
+    rows.append(base_image_status(settings, registry_up=rows[0].state == "running"))
+    ready = host.emulator_registered(settings) if qemu_ready is None else qemu_ready
+    qemu: ServiceState = "registered" if ready else "missing"
+    rows.append(ServiceStatus("qemu", qemu, None, host.emulator_name(settings),
+                              f"{len(host.registered_emulators())} emulators in binfmt_misc"))
+    return rows
+
+
+def readiness_checks(settings: Settings, endpoints: Endpoints, rows: list[ServiceStatus], wanted: tuple[str, ...],
+                     qemu_ready: bool, qemu_fix: str) -> list[Check]:
+    """The environment check of an engine made of these services: the packages in `wanted` fetched, QEMU, the
+    registry, each daemon on its image store, the base image. The lines are the same whoever runs the daemons."""
+    by_name = {row.service: row for row in rows}
+    record = {(p.package, p.arch) for p in packages.read_record(settings)}
+    fetched = all((name, settings.host_arch) in record for name in wanted)
+
+    def store(name: Daemon) -> ImageStore:
+        return image_store(endpoints, name) if by_name[name].ready else "unknown"
+
+    return [
+        Check(fetched, "Docker engine, CLI, buildx, containerd and registry fetched from Debian",
+              "`labkit up` (it downloads them once)"),
+        Check(qemu_ready, f"QEMU user emulation registered ({host.emulator_name(settings)})", qemu_fix),
+        Check(by_name["registry"].ready, f"registry answers on {settings.registry}",
+              "`labkit up`; if the port is taken, set LABKIT_REGISTRY_PORT"),
+        *(Check(store(name) == STORES[name], f"{name} daemon answers and uses the {STORES[name]} image store",
+                "`labkit up`, then `labkit status`") for name in DAEMONS),
+        Check(by_name["base image"].ready, "busybox base image is in the local registry",
+              "`labkit up` (it builds and pushes the base image)"),
+    ]
+
+
+def base_image_status(settings: Settings, registry_up: bool) -> ServiceStatus:
+    """The base image's row: pushed (with its number of platforms) or missing."""
     reference = f"{settings.registry}/{BASE_REPOSITORY}:{BASE_TAG}"
     index = Registry(settings.registry).get_manifest(BASE_REPOSITORY, BASE_TAG) if registry_up else None
     if index is None:
@@ -207,40 +259,27 @@ class SandboxEngine(Engine):
                            "Run `LABKIT_MODE=host labkit up --buildkit-tar FILE` to use it with your Docker.")
         settings = self.settings
         host.ensure_prerequisites(settings)
-        with _locked(settings):
+        with locked(settings):
             record = packages.fetch(settings)
             packages.unpack(settings, record)
-            _start_registry(settings)
+            start_registry(settings)
             for name in DAEMONS:
                 _start_daemon(settings, name)
-            _ensure_docker_config(settings)
-            _wait(settings, timeout)
+            ensure_docker_config(settings)
+            wait_until_answering(settings, timeout)
             registry = Registry(settings.registry)
             base_image.ensure_pushed(settings, registry, record)
             registry_image.ensure_pushed(settings, registry, record)
         return self.endpoints()
 
     def down(self) -> list[str]:
-        with _locked(self.settings):
+        with locked(self.settings):
             stopped = [name for name in (*DAEMONS, "registry") if processes.stop(spec_of(self.settings, name))]
             mounts.unmount(mounts.sandbox_folders(self.settings))  # daemons leave their data and netns mounts behind
         return stopped
 
     def status(self) -> list[ServiceStatus]:
-        settings = self.settings
-        rows = []
-        for name in SERVICES:
-            spec = spec_of(settings, name)
-            pid = processes.owned_pid(spec)
-            address = f"http://{settings.registry}" if name == "registry" else f"unix://{settings.socket(_daemon(name))}"
-            running = pid is not None and answers(settings, name)
-            state: ServiceState = "running" if running else ("not answering" if pid else "stopped")
-            rows.append(ServiceStatus(name, state, pid, address, str(spec.log_file)))
-        rows.append(_base_image_status(settings, registry_up=rows[0].state == "running"))
-        qemu: ServiceState = "registered" if host.emulator_registered(settings) else "missing"
-        rows.append(ServiceStatus("qemu", qemu, None, host.emulator_name(settings),
-                                  f"{len(host.registered_emulators())} emulators in binfmt_misc"))
-        return rows
+        return service_rows(self.settings)
 
     def endpoints(self) -> Endpoints:
         settings = self.settings
@@ -258,23 +297,6 @@ class SandboxEngine(Engine):
         }
 
     def readiness(self) -> list[Check]:
-        settings = self.settings
-        rows = {row.service: row for row in self.status()}
-        record = {(p.package, p.arch) for p in packages.read_record(settings)}
-        fetched = all((name, settings.host_arch) in record for name in packages.ENGINE_PACKAGES)
-
-        def store(name: Daemon) -> ImageStore:
-            return image_store(self.endpoints(), name) if rows[name].ready else "unknown"
-
-        return [
-            Check(fetched, "Docker engine, CLI, buildx, containerd and registry fetched from Debian",
-                  "`labkit up` (it downloads them once)"),
-            Check(host.emulator_registered(settings), f"QEMU user emulation registered ({host.emulator_name(settings)})",
-                  "`labkit up` as root (it installs qemu-user-static and registers it)"),
-            Check(rows["registry"].ready, f"registry answers on {settings.registry}",
-                  "`labkit up`; if the port is taken, set LABKIT_REGISTRY_PORT"),
-            *(Check(store(name) == STORES[name], f"{name} daemon answers and uses the {STORES[name]} image store",
-                    "`labkit up`, then `labkit status`") for name in DAEMONS),
-            Check(rows["base image"].ready, "busybox base image is in the local registry",
-                  "`labkit up` (it builds and pushes the base image)"),
-        ]
+        return readiness_checks(self.settings, self.endpoints(), self.status(), packages.ENGINE_PACKAGES,
+                                host.emulator_registered(self.settings),
+                                "`labkit up` as root (it installs qemu-user-static and registers it)")
