@@ -163,10 +163,11 @@ def test_notebooks_00_and_04_run_and_render_in_a_real_browser(lab: Endpoints, ju
 
             table = _cell(notebook, "index_table(report)").locator(".jp-OutputArea-output table")
             expect(table).to_have_count(1)
-            headers = [text.strip() for text in table.locator("thead th").all_text_contents()]
-            platform_column = headers.index("platform") - 1  # the first header cell is the index's
-            rows = table.locator("tbody tr")
-            platforms = sorted((row.locator("td").nth(platform_column).text_content() or "").strip() for row in rows.all())
+            # Header and body cells line up, th or td (a DataFrame's index, when shown, is a th in both).
+            headers = [text.strip() for text in table.locator("thead tr").last.locator("th, td").all_text_contents()]
+            assert "platform" in headers, f"the index table has no platform column: {headers}"
+            platforms = sorted(row.locator("th, td").all_text_contents()[headers.index("platform")].strip()
+                               for row in table.locator("tbody tr").all())
             assert len(platforms) == 4, f"the index table has {len(platforms)} manifests, expected 2 images and 2 attestations"
             table.screenshot(path=SCREENSHOTS / "04_index_table.png")
 
