@@ -142,6 +142,14 @@ def _cell(notebook: Locator, source: str) -> Locator:
     return notebook.locator(".jp-CodeCell", has=notebook.page.locator(".jp-InputArea", has_text=source))
 
 
+def _screenshot(element: Locator, path: Path) -> None:
+    """An element's picture, once scrolling to it has settled (cells out of view take their size when they render)."""
+    element.scroll_into_view_if_needed()
+    element.page.wait_for_timeout(500)
+    element.scroll_into_view_if_needed()
+    element.screenshot(path=path)
+
+
 def test_notebooks_00_and_04_run_and_render_in_a_real_browser(lab: Endpoints, jupyterlab: JupyterLab, tmp_path: Path) -> None:
     assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: `make test` installs Debian's (make chromium)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -169,7 +177,7 @@ def test_notebooks_00_and_04_run_and_render_in_a_real_browser(lab: Endpoints, ju
             platforms = sorted(row.locator("th, td").all_text_contents()[headers.index("platform")].strip()
                                for row in table.locator("tbody tr").all())
             assert len(platforms) == 4, f"the index table has {len(platforms)} manifests, expected 2 images and 2 attestations"
-            table.screenshot(path=SCREENSHOTS / "04_index_table.png")
+            _screenshot(table, SCREENSHOTS / "04_index_table.png")
 
             # JupyterLab renders a Mermaid diagram to an SVG and shows it as an image (a data URL).
             diagram = _cell(notebook, "show_mermaid").locator(".jp-RenderedMermaid img")
@@ -184,7 +192,7 @@ def test_notebooks_00_and_04_run_and_render_in_a_real_browser(lab: Endpoints, ju
                       for node in svg.iter(f"{{{SVG}}}g") if "node" in (node.get("class") or "").split()]
             manifests = sorted(found.group(2) for label in labels if (found := re.fullmatch(r"(manifest|attestation) (\S+)", label)))
             assert manifests == platforms, f"diagram nodes {labels} do not match the table's manifests {platforms}"
-            diagram.screenshot(path=SCREENSHOTS / "04_index_diagram.png")
+            _screenshot(diagram, SCREENSHOTS / "04_index_diagram.png")
             page.screenshot(path=SCREENSHOTS / "04_inspect_the_index.png")
         finally:
             browser.close()
