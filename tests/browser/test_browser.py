@@ -171,11 +171,12 @@ def test_notebooks_00_and_04_run_and_render_in_a_real_browser(lab: Endpoints, ju
 
             table = _cell(notebook, "index_table(report)").locator(".jp-OutputArea-output table")
             expect(table).to_have_count(1)
-            # Header and body cells line up, th or td (a DataFrame's index, when shown, is a th in both).
-            headers = [text.strip() for text in table.locator("thead tr").last.locator("th, td").all_text_contents()]
+            # The column headed "platform", read cell by cell in the DOM (th or td alike).
+            headers = table.evaluate("t => [...t.tHead.rows[t.tHead.rows.length - 1].cells].map(c => c.textContent.trim())")
             assert "platform" in headers, f"the index table has no platform column: {headers}"
-            platforms = sorted(row.locator("th, td").all_text_contents()[headers.index("platform")].strip()
-                               for row in table.locator("tbody tr").all())
+            assert headers[0] == "platform", f"the index table shows a row-number column first: {headers}"
+            platforms = sorted(table.evaluate(
+                "(t, i) => [...t.tBodies[0].rows].map(r => r.cells[i].textContent.trim())", headers.index("platform")))
             assert len(platforms) == 4, f"the index table has {len(platforms)} manifests, expected 2 images and 2 attestations"
             _screenshot(table, SCREENSHOTS / "04_index_table.png")
 
