@@ -30,7 +30,8 @@ from typing import ClassVar
 
 import labkit.engines.sandbox as sandbox
 from labkit.docker.endpoints import Endpoints
-from labkit.engines.base import DAEMONS, Daemon, Engine
+from labkit.engines.base import DAEMONS, Daemon
+from labkit.engines.sandbox import SandboxEngine
 from labkit.errors import LabError
 from labkit.oci.registry import Registry
 from labkit.provision import base_image, packages, prereqs, registry_image
@@ -286,7 +287,7 @@ def _require_prerequisites(settings: Settings) -> None:
                        f"Ask your administrator to run {prereqs.prepare_command(user)}, then run `labkit up` again.")
 
 
-class RootlessEngine(Engine):
+class RootlessEngine(SandboxEngine):
     """The sandbox's services as the learner's own user: two rootless dockerds (classic and containerd image store)
     and a registry, in namespaces RootlessKit holds, the registry published on the host's loopback.
 
@@ -343,21 +344,6 @@ class RootlessEngine(Engine):
                 rows[index] = dataclasses.replace(row, state="not answering",
                                                   detail="its RootlessKit stopped; `labkit up` restarts it")
         return rows
-
-    def endpoints(self) -> Endpoints:
-        settings = self.settings
-        return Endpoints(settings.bin_dir / "docker", settings.docker_config, "classic", "multiarch", settings.registry,
-                         mirror=settings.registry)
-
-    def prepare(self) -> Endpoints:
-        return self.endpoints()
-
-    def shell_environment(self, daemon: Daemon) -> dict[str, str]:
-        return {
-            "PATH": f"{self.settings.bin_dir}:{os.environ.get('PATH', prereqs.SBIN_PATH)}",
-            "DOCKER_CONFIG": str(self.settings.docker_config),
-            "DOCKER_CONTEXT": daemon,
-        }
 
     def readiness(self) -> list[Check]:
         """The sandbox's checks, in the same lines; before them, only the rootless prerequisites this machine lacks."""
