@@ -24,7 +24,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
-from nbval.plugin import find_comment_markers, find_metadata_tags
+from nbval.plugin import coalesce_streams, find_comment_markers, find_metadata_tags
 from traitlets.config import Config
 
 from labkit.views.text import cell_error_lines
@@ -115,7 +115,8 @@ def unchecked_problems(notebooks: dict[str, Any], listed: list[UncheckedCell]) -
 def clean(notebook: Any) -> Any:
     """Drop volatile metadata (timings, widget state) but keep outputs; number code cells 1, 2, 3, …
 
-    nbval needs an execution count on every cell with outputs; counting in cell order keeps it stable.
+    nbval needs an execution count on every cell with outputs; counting in cell order keeps it stable. Stream outputs
+    are merged per stream, as nbval merges them before comparing.
     """
     notebook.metadata = {key: notebook.metadata[key] for key in ("kernelspec", "language_info") if key in notebook.metadata}
     notebook.metadata.get("language_info", {}).pop("version", None)
@@ -124,6 +125,7 @@ def clean(notebook: Any) -> Any:
         cell.metadata = {key: value for key, value in cell.metadata.items() if key == "tags"}
     for count, cell in enumerate(code_cells, start=1):
         cell.execution_count = count
+        cell.outputs = coalesce_streams(cell.outputs)  # how the kernel chunks a stream varies; nbval compares them merged
         for output in cell.outputs:
             if "execution_count" in output:
                 output.execution_count = count

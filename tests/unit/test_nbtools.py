@@ -111,3 +111,11 @@ def test_a_failed_cell_names_the_notebook_the_cell_and_what_the_learner_sees() -
     other = nbtools.failure_message("02_x.ipynb", _code("02-18", "nb.verify(False, 'x')"), "AssertionError", "Not verified: x.")
     assert other.splitlines()[:2] == ["02_x.ipynb: cell 02-18 failed (nb.verify(False, 'x'))", "AssertionError: Not verified: x."]
     assert "---" not in message + other
+
+
+def test_clean_merges_a_stream_the_kernel_sent_in_pieces() -> None:
+    cell = nbformat.v4.new_code_cell("print(1); print(2)", id="x-01")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    notebook = nbtools.clean(nbformat.v4.new_notebook(cells=[cell]))
+    assert [(o.name, o.text) for o in notebook.cells[0].outputs] == [("stdout", "1\n2\n")]
