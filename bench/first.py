@@ -111,13 +111,15 @@ def _watch_processes(work: Path, timeline: Timeline, stop: threading.Event) -> t
     return thread
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on, on loopback."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """True when the URL answers 200."""
     try:
         with urllib.request.urlopen(url, timeout=2) as reply:
             return bool(reply.status == 200)
@@ -210,7 +212,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="labkit-first-"))
     clone, cache = work / "lab", work / "lab-cache"
     run_dir = Path(f"/tmp/mlab-{NAME}")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith(("LABKIT_", "VIRTUAL_ENV", "JUPYTER"))},
         "LABKIT_NAME": NAME, "LABKIT_REGISTRY_PORT": REGISTRY_PORT,
@@ -237,12 +239,12 @@ def main() -> None:
         _follow(lab.stdout, timeline,
                 lambda line: print(f"  | {line}", flush=True) if echoing.is_set() and not line.startswith("[") else None)
         url = f"http://127.0.0.1:{port}/api/contents/{FIRST_NOTEBOOK}?content=1&token={token}"
-        while not _answers(url):
+        while not answers(url):
             if lab.poll() is not None:
                 sys.exit(f"make lab exited ({lab.returncode}) before JupyterLab answered")
             time.sleep(0.05)
         first_notebook = timeline.at()
-        page = _answers(f"http://127.0.0.1:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}")
+        page = answers(f"http://127.0.0.1:{port}/lab/tree/{FIRST_NOTEBOOK}?token={token}")
         print(f"JupyterLab answers with notebook {FIRST_NOTEBOOK} after {first_notebook:.2f} s (its page: "
               f"{'200' if page else 'not 200'})", flush=True)
 

@@ -21,7 +21,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
+from bench.first import answers, free_port
 from labkit.docker.endpoints import Endpoints
 
 pytestmark = pytest.mark.engine
@@ -68,25 +68,10 @@ class JupyterLab:
         return f"{self.url}/lab/tree/{notebook}?reset&token={self.token}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return bool(reply.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@pytest.fixture
 def jupyterlab(tmp_path: Path) -> Iterator[JupyterLab]:
     """JupyterLab with the lab's settings, as `make lab` starts it, over a copy of the notebooks; stopped at the end."""
     notebooks = shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_CONFIG_PATH": str(REPO / "etc" / "jupyter"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_TOKEN": token, "JUPYTER_PORT": str(port)}
     log = tmp_path / "jupyterlab.log"
@@ -98,7 +83,7 @@ def jupyterlab(tmp_path: Path) -> Iterator[JupyterLab]:
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
-        while not _answers(f"{url}/api/status?token={token}"):
+        while not answers(f"{url}/api/status?token={token}"):
             assert server.poll() is None, f"JupyterLab exited ({server.returncode}):\n{log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, f"JupyterLab did not answer within 60 s:\n{log.read_text()[-3000:]}"
             time.sleep(0.1)
