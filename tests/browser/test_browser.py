@@ -68,6 +68,7 @@ class JupyterLab:
         return f"{self.url}/lab/tree/{notebook}?reset&token={self.token}"
 
 
+@pytest.fixture
 def jupyterlab(tmp_path: Path) -> Iterator[JupyterLab]:
     """JupyterLab with the lab's settings, as `make lab` starts it, over a copy of the notebooks; stopped at the end."""
     notebooks = shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
