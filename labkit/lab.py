@@ -109,10 +109,6 @@ class Lab:
         """The doctor's prediction for each step on this lab's engine."""
         return doctor.predict(self.engine.facts(self.endpoints))
 
-    def predictions_table(self) -> frames.Table:
-        """The doctor's predictions as a table."""
-        return frames.predictions_table(self.predictions())
-
     def say_prediction(self, step: StepId) -> Prediction:
         """Print the doctor's prediction for one step before the step runs."""
         found = next(p for p in self.predictions() if p.step == step)

@@ -296,12 +296,9 @@ class RootlessEngine(SandboxEngine):
 
     mode: ClassVar[Mode] = "rootless"
     title: ClassVar[str] = "the rootless sandbox"
-    first_start: ClassVar[str] = "the first time this downloads about 85 MB"
 
     def up(self, buildkit_tar: Path | None = None, timeout: float = 60.0) -> Endpoints:
-        if buildkit_tar is not None:
-            raise LabError("--buildkit-tar is for host mode: the rootless sandbox builds with its own daemons' builders.",
-                           "Run `LABKIT_MODE=host labkit up --buildkit-tar FILE` to use it with your Docker.")
+        self.refuse_buildkit_tar(buildkit_tar)
         settings = self.settings
         _require_prerequisites(settings)
         with sandbox.locked(settings):

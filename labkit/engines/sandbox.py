@@ -253,10 +253,14 @@ class SandboxEngine(Engine):
     title: ClassVar[str] = "the sandbox"
     first_start: ClassVar[str] = "the first time this downloads about 85 MB"
 
-    def up(self, buildkit_tar: Path | None = None, timeout: float = 60.0) -> Endpoints:
+    def refuse_buildkit_tar(self, buildkit_tar: Path | None) -> None:
+        """A moby/buildkit archive is for host mode: the sandboxes build with their own daemons' builders."""
         if buildkit_tar is not None:
-            raise LabError("--buildkit-tar is for host mode: the sandbox builds with its own daemons' builders.",
+            raise LabError(f"--buildkit-tar is for host mode: {self.title} builds with its own daemons' builders.",
                            "Run `LABKIT_MODE=host labkit up --buildkit-tar FILE` to use it with your Docker.")
+
+    def up(self, buildkit_tar: Path | None = None, timeout: float = 60.0) -> Endpoints:
+        self.refuse_buildkit_tar(buildkit_tar)
         settings = self.settings
         host.ensure_prerequisites(settings)
         with locked(settings):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import nbformat
-from nbclient import NotebookClient
 
 from labkit import nbtools
 from labkit.docker.endpoints import Endpoints
@@ -13,9 +12,7 @@ from labkit.settings import Settings
 
 
 def _execute(name: str) -> str:
-    notebook = nbformat.read(nbtools.NOTEBOOKS / name, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(nbtools.NOTEBOOKS)}}).execute()
+    notebook = nbtools._execute(nbformat.read(nbtools.NOTEBOOKS / name, as_version=4), name)
     return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
 
 
