@@ -8,7 +8,6 @@ The rootless sandbox (rootless.py) shares the pieces that do not depend on root.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
@@ -29,7 +28,7 @@ from labkit.provision import base_image, host, packages, registry_image
 from labkit.results import Check, ImageStore, ServiceState, ServiceStatus
 from labkit.settings import Mode, Settings
 from labkit.system import mounts, network, processes
-from labkit.system.files import write_if_changed
+from labkit.system.files import exclusive, write_if_changed
 from labkit.system.processes import ProcessSpec
 
 STORES: dict[Daemon, ImageStore] = {"classic": "classic", "multiarch": "containerd"}  # the image store each daemon uses
@@ -108,13 +107,7 @@ def registry_config(settings: Settings) -> str:
 @contextmanager
 def locked(settings: Settings) -> Iterator[None]:
     """Held while `labkit up` or `down` runs: a second one says it waits, then waits."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    with settings.lock_file.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("labkit: another `labkit up` or `down` is running; waiting for it to finish", flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    with exclusive(settings.lock_file, "another `labkit up` or `down` is running; waiting for it to finish"):
         yield
 
 

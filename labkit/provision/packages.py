@@ -7,6 +7,7 @@ with `dpkg-deb -x` into a folder the lab owns, never installed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from labkit.errors import LabError
 from labkit.results import FetchedPackage
 from labkit.settings import Settings
+from labkit.system.files import exclusive
 
 ENGINE_PACKAGES = ("docker.io", "docker-cli", "docker-buildx", "containerd", "docker-registry")
 BASE_PACKAGE = "busybox-static"
@@ -113,9 +115,23 @@ def _fields(deb: Path) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
 
 
+def _cache_locked(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """Held while the shared package cache changes: several sandboxes (and users' `labkit up`) share one cache."""
+    return exclusive(settings.cache_dir / "lock", f"another labkit is fetching or unpacking into {settings.cache_dir}; "
+                     "waiting for it to finish")
+
+
 def fetch(settings: Settings) -> list[FetchedPackage]:
     """Download what is missing (with apt's progress on stderr) and record it; cached runs download nothing."""
     record = read_record(settings)
+    if _record_is_complete(settings, record):
+        return record
+    with _cache_locked(settings):
+        return _fetch(settings)
+
+
+def _fetch(settings: Settings) -> list[FetchedPackage]:
+    record = read_record(settings)  # again, under the lock: another labkit may have fetched it meanwhile
     if _record_is_complete(settings, record):
         return record
     _write_sources(settings)
@@ -145,11 +161,22 @@ def unpack(settings: Settings, record: list[FetchedPackage]) -> None:
     wanted = "\n".join(sorted(p.sha256 for p in record if p.package != BASE_PACKAGE))
     if stamp.is_file() and stamp.read_text() == wanted:
         return
+    with _cache_locked(settings):
+        if not (stamp.is_file() and stamp.read_text() == wanted):
+            _unpack(settings, record, stamp, wanted)
+
+
+def _unpack(settings: Settings, record: list[FetchedPackage], stamp: Path, wanted: str) -> None:
     shutil.rmtree(settings.root_dir, ignore_errors=True)
     settings.root_dir.mkdir(parents=True)
     for package in record:
         if package.package != BASE_PACKAGE:
-            subprocess.run(["dpkg-deb", "-x", str(settings.debs_dir / package.file), str(settings.root_dir)], check=True)
+            deb = settings.debs_dir / package.file
+            result = subprocess.run(["dpkg-deb", "-x", str(deb), str(settings.root_dir)], capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise LabError(f"Unpacking {deb.name} failed: {result.stderr.strip()[-300:]}",
+                               f"Run `labkit up` again; if it fails the same way, remove {settings.debs_dir} so that the "
+                               "packages are downloaded again.")
     settings.bin_dir.mkdir(parents=True, exist_ok=True)
     for name, relative in PROGRAMS.items():
         link = settings.bin_dir / name

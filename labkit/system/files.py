@@ -1,7 +1,11 @@
-"""Files the lab writes: only when their content changes, so a second `labkit up` changes nothing."""
+"""Files the lab writes: only when their content changes, so a second `labkit up` changes nothing; lock files."""
 
 from __future__ import annotations
 
+import fcntl
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -12,3 +16,16 @@ def write_if_changed(path: Path, text: str) -> bool:
         return False
     path.write_text(text)
     return True
+
+
+@contextmanager
+def exclusive(lock: Path, waiting: str) -> Iterator[None]:
+    """Hold an exclusive lock on a file for the block; when another process holds it, print `waiting`, then wait."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"labkit: {waiting}", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
