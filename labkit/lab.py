@@ -141,9 +141,10 @@ class Lab:
     def versions(self) -> Versions:
         """The CLI, engine, buildx and BuildKit versions of step 2's engine, as each reports itself."""
         facts = engine_facts(self.endpoints, self.classic)
-        current = next((b for b in list_builders(self.endpoints, self.classic) if b.current), None)
+        # The engine's own builder (named after its context, docker driver), whichever builder is current.
+        own = next((b for b in list_builders(self.endpoints, self.classic) if b.name == self.classic), None)
         return Versions(facts.cli_version, facts.engine_version, facts.buildx_version,
-                        current.buildkit if current else "", vendored_buildkit(facts.engine_version))
+                        own.buildkit if own else "", vendored_buildkit(facts.engine_version))
 
     def oci_by_default(self) -> bool | None:
         """Does this engine's BuildKit export OCI media types when there is no attestation? None when unknown."""

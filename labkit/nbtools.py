@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# nbformat validates notebooks with jsonschema, which checks the "iri" formats with rfc3987-syntax when it can import
+# it; that import builds a Lark grammar and takes about a second. The lab's notebooks use no such format: skip it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 import nbformat
 import zmq
 from jupyter_client.manager import AsyncKernelManager
@@ -175,13 +179,36 @@ async def _execute_async(notebook: Any, name: str, km: AsyncKernelManager | None
     try:
         await client.async_execute(cleanup_kc=True)
     except CellExecutionError as error:
-        raise SystemExit(failure_message(name, failed[-1], error.ename, error.evalue)) from None
+        raise NotebookFailed(failure_message(name, failed[-1], error.ename, error.evalue)) from None
     return notebook
+
+
+class NotebookFailed(Exception):
+    """A cell failed; the message says which, and what the learner saw."""
+
+
+def _ending_program_on_failure(run: Callable[[], Any]) -> Any:
+    """Run; a failed notebook (or several, side by side) ends the program with what the learner sees."""
+    try:
+        return run()
+    except NotebookFailed as failure:
+        raise SystemExit(str(failure)) from None
+    except BaseExceptionGroup as group:  # chains side by side: what stopped the others is not news
+        failures, _ = group.split(NotebookFailed)
+        if failures is None:
+            raise
+        raise SystemExit("\n\n".join(str(failure) for failure in _leaves(failures))) from None
+
+
+def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
+    """The exceptions of a (nested) exception group."""
+    return [leaf for inner in group.exceptions
+            for leaf in (_leaves(inner) if isinstance(inner, BaseExceptionGroup) else [inner])]
 
 
 def _execute(notebook: Any, name: str) -> Any:
     """Execute one notebook in a kernel of its own; a failed cell ends the program with what the learner sees."""
-    return asyncio.run(_execute_async(notebook, name))
+    return _ending_program_on_failure(lambda: asyncio.run(_execute_async(notebook, name)))
 
 
 async def _started_kernel() -> AsyncKernelManager:
@@ -198,9 +225,23 @@ async def _started_kernel() -> AsyncKernelManager:
     return km
 
 
-async def _execute_in_order(done: Callable[[Path, Any], None]) -> None:
-    """Execute every notebook in order, each in a fresh kernel; the next kernel starts while a notebook runs."""
-    paths = notebook_paths()
+# `make run` and `make outputs` run the notebooks in chains side by side, each chain in order and each notebook in a
+# kernel of its own; nbval (`make test`) runs them one by one, so a chain that changed another's outputs would fail
+# there. 00-02 use the classic daemon (02 switches its current builder and back); 03-04 build on the containerd-store
+# daemon, and 04 reads what 03 pushed. A notebook in no chain runs after all of them, in order.
+CHAINS = (("00", "01", "02"), ("03", "04"))
+
+
+def schedule(paths: list[Path], chains: tuple[tuple[str, ...], ...] = CHAINS) -> tuple[list[list[Path]], list[Path]]:
+    """The chains of notebooks run side by side (each in order), and every notebook left, to run after them in order."""
+    by_number = {path.name[:2]: path for path in paths}
+    side_by_side = [[by_number[number] for number in chain if number in by_number] for chain in chains]
+    placed = {path for chain in side_by_side for path in chain}
+    return [chain for chain in side_by_side if chain], [path for path in paths if path not in placed]
+
+
+async def _execute_chain(paths: list[Path], executed: dict[Path, Any]) -> None:
+    """Execute notebooks in order, each in a fresh kernel; the next kernel starts while a notebook runs."""
     upcoming: asyncio.Future[AsyncKernelManager] | None = asyncio.ensure_future(_started_kernel())
     try:
         for path in paths:
@@ -208,11 +249,25 @@ async def _execute_in_order(done: Callable[[Path, Any], None]) -> None:
             km = await upcoming
             upcoming = asyncio.ensure_future(_started_kernel()) if path != paths[-1] else None
             print(f"executing {path.name}", flush=True)
-            done(path, await _execute_async(nbformat.read(path, as_version=4), path.name, km))
+            executed[path] = await _execute_async(nbformat.read(path, as_version=4), path.name, km)
     finally:
         if upcoming is not None:
-            with suppress(Exception):  # a kernel that failed to start has nothing to stop
+            with suppress(BaseException):  # a kernel that failed to start has nothing to stop
                 await (await upcoming).shutdown_kernel(now=True)
+
+
+async def _execute_all(done: Callable[[Path, Any], None]) -> None:
+    """Execute every notebook (the chains side by side, then the rest); hand them to `done` in notebook order."""
+    paths = notebook_paths()
+    side_by_side, rest = schedule(paths)
+    executed: dict[Path, Any] = {}
+    async with asyncio.TaskGroup() as group:  # one chain failing stops the others
+        for chain in side_by_side:
+            group.create_task(_execute_chain(chain, executed))
+    if rest:
+        await _execute_chain(rest, executed)
+    for path in paths:
+        done(path, executed[path])
 
 
 def outputs() -> None:
@@ -222,13 +277,13 @@ def outputs() -> None:
         for problem in problems(notebook):
             print(f"  {path.name}: {problem}")
 
-    asyncio.run(_execute_in_order(write))
+    _ending_program_on_failure(lambda: asyncio.run(_execute_all(write)))
 
 
 def run() -> Path:
     """Execute every notebook in order (not in place) and write them as one HTML handout."""
     merged = nbformat.v4.new_notebook(metadata=nbformat.read(notebook_paths()[0], as_version=4).metadata)
-    asyncio.run(_execute_in_order(lambda path, notebook: merged.cells.extend(notebook.cells)))
+    _ending_program_on_failure(lambda: asyncio.run(_execute_all(lambda path, notebook: merged.cells.extend(notebook.cells))))
     HANDOUT.parent.mkdir(parents=True, exist_ok=True)
     body, _ = HTMLExporter().from_notebook_node(merged)
     HANDOUT.write_text(body)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 
 from python_on_whales import DockerException
@@ -10,6 +13,24 @@ from python_on_whales.utils import run
 
 from labkit.docker.endpoints import Endpoints
 from labkit.results import CommandResult
+from labkit.system.files import flocked
+
+# Which builder is current is one file per config folder (buildx's `current`), and any buildx command run on another
+# context resets it to that context (buildx v0.29.1 store/store.go, Txn.Current). A step that selects a builder and
+# then relies on it holds this lock exclusively; every other buildx command (`docker build` is one) holds it shared.
+BUILDER_SELECTION_LOCK = "labkit-builder-selection.lock"
+_selecting = ContextVar("selecting", default=False)
+
+
+@contextmanager
+def builder_selection(endpoints: Endpoints) -> Iterator[None]:
+    """Hold while a step selects a builder (`buildx create --use`) and builds with it: no other buildx command runs."""
+    with flocked(endpoints.docker_config / BUILDER_SELECTION_LOCK):
+        token = _selecting.set(True)
+        try:
+            yield
+        finally:
+            _selecting.reset(token)
 
 
 def display(args: list[str], workdir: Path | None = None, env: dict[str, str] | None = None) -> str:
@@ -26,9 +47,11 @@ def run_docker(endpoints: Endpoints, context: str, args: list[str], workdir: Pat
     BuildKit's progress (timings, step numbers) is turned off: outputs stay stable.
     """
     command = display(args, workdir, env)
+    uses_builder = bool(args) and args[0] in ("buildx", "build") and not _selecting.get()
     try:
-        stdout, stderr = run(endpoints.client(context).docker_cmd + args, return_stderr=True,
-                             env={**(env or {}), "BUILDKIT_PROGRESS": "quiet"})
+        with flocked(endpoints.docker_config / BUILDER_SELECTION_LOCK, shared=True) if uses_builder else nullcontext():
+            stdout, stderr = run(endpoints.client(context).docker_cmd + args, return_stderr=True,
+                                 env={**(env or {}), "BUILDKIT_PROGRESS": "quiet"})
     except DockerException as error:
         return CommandResult(context, command, error.return_code, error.stdout or "", error.stderr or "")
     return CommandResult(context, command, 0, stdout, stderr)

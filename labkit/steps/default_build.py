@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labkit.docker.commands import error_lines, run_docker
+from labkit.docker.commands import builder_selection, error_lines, run_docker
 from labkit.docker.endpoints import Endpoints, require_context
 from labkit.experiment import LOCAL_TAG, PLATFORMS
 from labkit.results import BuildAttempt, BuilderTrap
@@ -37,12 +37,13 @@ def builder_trap(endpoints: Endpoints, workdir: Path, name: str = "traptest", pl
     context = endpoints.classic_context
     inputs.build_folder(workdir)
     targets = ["--progress=plain", "--platform", ",".join(inputs.platforms(platforms)), "-t", LOCAL_TAG, str(workdir)]
-    run_docker(endpoints, context, ["buildx", "rm", "--force", name])  # left by an interrupted run, if any
-    create = run_docker(endpoints, context, ["buildx", "create", "--name", name, "--driver", "docker-container", "--use"])
-    try:
-        docker_build = run_docker(endpoints, context, ["build", *targets], workdir)
-        buildx_build = run_docker(endpoints, context, ["buildx", "build", *targets], workdir)
-        env_build = run_docker(endpoints, context, ["build", *targets], workdir, {"BUILDX_BUILDER": name})
-    finally:
-        remove = run_docker(endpoints, context, ["buildx", "rm", "--force", name])
+    with builder_selection(endpoints):  # a buildx command on another context meanwhile would undo `--use`
+        run_docker(endpoints, context, ["buildx", "rm", "--force", name])  # left by an interrupted run, if any
+        create = run_docker(endpoints, context, ["buildx", "create", "--name", name, "--driver", "docker-container", "--use"])
+        try:
+            docker_build = run_docker(endpoints, context, ["build", *targets], workdir)
+            buildx_build = run_docker(endpoints, context, ["buildx", "build", *targets], workdir)
+            env_build = run_docker(endpoints, context, ["build", *targets], workdir, {"BUILDX_BUILDER": name})
+        finally:
+            remove = run_docker(endpoints, context, ["buildx", "rm", "--force", name])
     return BuilderTrap(create, docker_build, buildx_build, env_build, remove)

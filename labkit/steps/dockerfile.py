@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from labkit.experiment import DOCKERFILE
@@ -13,5 +14,7 @@ def write(workdir: Path) -> DockerfileResult:
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "Dockerfile"
     if not path.is_file() or path.read_text() != DOCKERFILE:
-        path.write_text(DOCKERFILE)
+        partial = path.with_name(f".Dockerfile.{os.getpid()}")  # a build reading the folder meanwhile sees old or new
+        partial.write_text(DOCKERFILE)
+        os.replace(partial, path)
     return DockerfileResult(workdir, path, DOCKERFILE)

@@ -19,6 +19,15 @@ def write_if_changed(path: Path, text: str) -> bool:
 
 
 @contextmanager
+def flocked(lock: Path, shared: bool = False) -> Iterator[None]:
+    """Hold a lock on a file for the block, shared (many holders) or exclusive (one), waiting for it silently."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+
+
+@contextmanager
 def exclusive(lock: Path, waiting: str) -> Iterator[None]:
     """Hold an exclusive lock on a file for the block; when another process holds it, print `waiting`, then wait."""
     lock.parent.mkdir(parents=True, exist_ok=True)

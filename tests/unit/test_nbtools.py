@@ -119,3 +119,16 @@ def test_clean_merges_a_stream_the_kernel_sent_in_pieces() -> None:
                     nbformat.v4.new_output("stream", name="stdout", text="2\n")]
     notebook = nbtools.clean(nbformat.v4.new_notebook(cells=[cell]))
     assert [(o.name, o.text) for o in notebook.cells[0].outputs] == [("stdout", "1\n2\n")]
+
+
+def test_make_run_runs_the_chains_side_by_side_and_every_other_notebook_after_them() -> None:
+    paths = [Path(f"{number:02d}_x.ipynb") for number in range(8)]
+    side_by_side, rest = nbtools.schedule(paths, (("00", "01", "02"), ("03", "04")))
+    assert [[p.name[:2] for p in chain] for chain in side_by_side] == [["00", "01", "02"], ["03", "04"]]
+    assert [p.name[:2] for p in rest] == ["05", "06", "07"]
+
+
+def test_a_chain_with_no_notebook_present_is_dropped() -> None:
+    side_by_side, rest = nbtools.schedule([Path("03_x.ipynb"), Path("09_y.ipynb")], (("00", "01"), ("03",)))
+    assert [[p.name for p in chain] for chain in side_by_side] == [["03_x.ipynb"]]
+    assert [p.name for p in rest] == ["09_y.ipynb"]
