@@ -6,6 +6,8 @@ Every notebook imports this module and nothing else of labkit (`import labkit.la
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,6 +252,20 @@ def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_o
     return lines
 
 
+def _background_start(environ: Mapping[str, str]) -> str:
+    """What `make lab`'s background `labkit up` (LABKIT_UP_STATUS, LABKIT_UP_LOG) is doing, as a line, or ''."""
+    status_file, log = environ.get("LABKIT_UP_STATUS"), environ.get("LABKIT_UP_LOG", "")
+    try:
+        status = Path(status_file).read_text().split() if status_file else []
+    except OSError:
+        return ""
+    if status[:1] == ["running"]:
+        return f"`make lab` is starting it in the background (log: {log}): waiting for that to finish.\n"
+    if status[:1] == ["failed"]:
+        return f"`make lab` could not start it in the background (see {log}); trying again here.\n"
+    return ""
+
+
 def open_lab() -> Lab:
     """The lab's engine, started first when it is not up (and says so)."""
     shell = get_ipython()
@@ -262,6 +278,7 @@ def open_lab() -> Lab:
         return Lab(settings, engine, engine.endpoints())
     first = f" ({engine.first_start})" if engine.first_start else ""
     print(f"The lab runs on {engine.title}; starting it{first} ...")
+    print(_background_start(os.environ), end="")
     endpoints = engine.up()
     print("It is up.")
     return Lab(settings, engine, endpoints)
