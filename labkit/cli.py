@@ -123,7 +123,8 @@ def _check(engine: Engine, args: argparse.Namespace) -> int:
         raise LabError("The lab's registry is not running, so there is nothing to check.", "`labkit up`, then do the challenge.")
     steps = challenge.check(engine.endpoints().registry)
     print(f"challenge: {challenge.TITLE}")
-    print("\n".join(check_line(step.done, step.what, step.next_step).replace("[FAIL]", "[MISSING]", 1) for step in steps))
+    for step in steps:
+        print(f"[OK] {step.what}" if step.done else f"[MISSING] {step.what}\n          next: {step.next_step}")
     missing = [step for step in steps if not step.done]
     print(f"{len(steps) - len(missing)} of {len(steps)} done" + (": complete." if not missing else "; still missing above."))
     return 1 if missing else 0

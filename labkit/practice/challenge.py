@@ -1,8 +1,9 @@
 """The challenge: assemble and publish a multi-platform image from single-platform variants, by hand in a terminal.
 
 The learner pushes REGISTRY/challenge:amd64 and REGISTRY/challenge:arm64, each for one platform, then publishes
-REGISTRY/challenge:multi, an index of exactly those two images. `labkit check challenge` reads the registry's final
-state and says what is still missing; it does not care which commands got it there.
+REGISTRY/challenge:multi, an index of exactly those two images (the same manifests, by digest). `labkit check
+challenge` reads the registry's final state and says what is still missing; it does not care which commands got it
+there (a build whose bytes equal the variants' is, by content addressing, the same image).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _variant(registry: Registry, tag: str, platform: str, ref: str) -> tuple[Ste
     found = pushed.read(registry, REPOSITORY, tag)
     what = f"{ref}:{tag} is one image, for {platform} only"
     if found is None:
-        return Step(False, what, f"build it for {platform} alone and push it (notebook 03's command, one platform)"), None
+        return Step(False, what, f"build it for {platform} alone and push it (notebook 03's command, with one platform)"), None
     platforms = found.platforms()
     if len(platforms) != 1 or not pushed.same_platform(platforms[0], platform):
         return Step(False, what, f"it holds {', '.join(platforms) or 'no image'}: build it with --platform {platform} "
@@ -70,24 +71,27 @@ def check(address: RegistryAddress) -> list[Step]:
             variants[platform] = found
     final = pushed.read(registry, REPOSITORY, TARGET)
     wanted = [platform for _, platform in VARIANTS]
-    sources = " ".join(f"$CHALLENGE:{tag}" for tag, _ in VARIANTS)
-    steps.append(Step(final is not None and final.is_index, f"{ref}:{TARGET} is an index (OCI index or manifest list)",
-                      "publish it from the two variants: notebook 06 (or 04, 'Not only BuildKit') shows the tools"
+    sources = " and ".join(f"$CHALLENGE:{tag}" for tag, _ in VARIANTS)
+    is_index = final is not None and final.is_index
+    after = f"first publish {ref}:{TARGET} as an index (the line above)"
+    steps.append(Step(is_index, f"{ref}:{TARGET} is an index (OCI index or manifest list)",
+                      f"assemble it from {sources}: notebook 06 (or 04, 'Not only BuildKit') names the tools"
                       if final is None else f"it is one image ({final.media_type}): assemble an index from {sources}"))
-    platforms = sorted(final.platforms()) if final is not None else []
+    platforms = sorted(final.platforms()) if final is not None and is_index else []
     same = len(platforms) == len(wanted) and all(map(pushed.same_platform, platforms, sorted(wanted)))
     steps.append(Step(same, f"its images are exactly {' and '.join(wanted)}",
-                      f"it lists {', '.join(platforms) or 'nothing'}: assemble it from {sources}"))
-    assembled = final is not None and same and len(variants) == len(VARIANTS) and all(
+                      after if not is_index else f"it lists {', '.join(platforms) or 'no image'}: assemble it from {sources}"))
+    assembled = same and final is not None and len(variants) == len(VARIANTS) and all(
         image.digest in {v.digest for v in variant.images}
         for platform, variant in variants.items()
         for image in final.images if pushed.same_platform(image.platform, platform))
-    steps.append(Step(assembled, "each of its images is the very manifest pushed under its variant's tag",
-                      "same platforms but other digests: it was rebuilt, or a variant was pushed again since; "
+    steps.append(Step(assembled, "each of its images is the very manifest under its variant's tag (same digest)",
+                      after if not is_index else "push both variants first (the lines above)" if len(variants) < len(VARIANTS)
+                      else "other digests: it was built apart from the variants, or a variant was pushed again since; "
                       f"assemble it again from {sources}"))
-    honest = final is not None and bool(final.images) and all(
+    honest = is_index and final is not None and bool(final.images) and all(
         pushed.same_platform(image.config_platform, image.platform) for image in final.images)
     steps.append(Step(honest, "each image's config is for the platform the index gives it",
-                      "an entry's platform was set by hand to another architecture: assemble the index from the "
-                      "variants without overriding platforms"))
+                      after if not is_index else "an entry's platform was set by hand to another architecture: assemble "
+                      "the index from the variants without overriding platforms"))
     return steps
