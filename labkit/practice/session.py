@@ -56,6 +56,10 @@ class Session:
             return answers.check_value(question, given)
         if not isinstance(given, str):
             return Verdict(False, f"Write the {question.kind} as a string, in quotes.", usable=False)
+        if question.kind == "dockerfile" and question.task is not None:  # what is wrong on paper needs no engine
+            said = dockerfiles.problem(given, question.task.native_stages)
+            if said:
+                return Verdict(False, said)
         if self.workspace is None:
             return Verdict(False, "This answer runs on the lab's engine, and none is open here.", usable=False)
         where = self.workspace()
