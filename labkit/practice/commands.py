@@ -169,8 +169,8 @@ def check(question: Question, answer: str, endpoints: Endpoints, workdir: Path) 
     except Refused as refused:
         return Verdict(False, f"Not run: {refused}", usable=False)
     wanted = target(str(endpoints.registry), task)
+    pushed.forget(registry, REPOSITORY, task.tag)  # first: an index equal to a source shares its digest, and its fate
     _prepare_sources(endpoints, workdir, task)
-    pushed.forget(registry, REPOSITORY, task.tag)
     args = list(parsed.args)
     if args[:3] != ["buildx", "imagetools", "create"]:
         args[-1] = str(workdir)  # the build context, `.`: the lab's build folder
