@@ -390,8 +390,9 @@ EXERCISES: tuple[Question, ...] = (
         "`docker manifest create demo:multi demo:amd64 demo:arm64`, right after building both images on the "
         "classic daemon (nothing pushed), fails. Why?",
         ("06",),
-        "docker manifest reads each source's manifest from its registry, not from the engine's image store: push "
-        "the single-platform images first, then create and push the list.",
+        "docker manifest reads each source's manifest from its registry, not from the engine's image store (on this "
+        "lab's classic daemon it says `no such manifest`): push the single-platform images first, then create and "
+        "push the list.",
         (Proof(NB06, (), "docker manifest create"),),
         "Where does `docker manifest` read the images it lists from?",
         "(a)",
