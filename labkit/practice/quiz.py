@@ -36,7 +36,12 @@ def check_answers(session: Session, pairs: Iterable[str]) -> tuple[list[Feedback
         if not separator:
             malformed.append(pair)
             continue
-        feedback.append(session.answer(question_id.strip(), read_value(value)))
+        try:
+            given = read_value(value)
+        except OSError as error:
+            feedback.append(Feedback(question_id, "unusable", (f"[?] {question_id}: cannot read {value[1:]} ({error.strerror}).",)))
+            continue
+        feedback.append(session.answer(question_id.strip(), given))
     return feedback, malformed
 
 

@@ -193,6 +193,8 @@ def test_quiz_answer_reads_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     (tmp_path / "answer").write_text("application/vnd.oci.image.index.v1+json\n")
     assert cli.main(["quiz", "--answer", f"q-index-media-type=@{tmp_path / 'answer'}"]) == 0
     assert "[RIGHT] q-index-media-type" in capsys.readouterr().out
+    assert cli.main(["quiz", "--answer", f"q-print-platform=@{tmp_path / 'missing'}"]) == 1
+    assert capsys.readouterr().out.startswith("[?] q-print-platform: cannot read ")
 
 
 def test_quiz_key_is_for_instructors_and_holds_every_answer(capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,3 +218,23 @@ def test_quiz_asks_one_question_at_a_time(typed: str, code: int, said: list[str]
     out = capsys.readouterr().out
     assert all(line in out for line in said), out
     assert "[2/" not in out or "(b) the image store" in out.split("[2/")[0], "each question comes with its options"
+
+
+def test_an_answer_cell_prints_feedback_and_never_raises(capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import labkit.lab as nb
+
+    nb.answer("q-entry-count", ...)
+    assert capsys.readouterr().out.startswith("[ ] q-entry-count: not answered yet.")
+    nb.answer("q-entry-count", "4")
+    nb.score("07")
+    assert capsys.readouterr().out.splitlines()[-1] == "answered right: 1 of 15 (q-entry-count)"
+
+    def broken(question_id: str, given: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(nb._PRACTICE, "answer", broken)
+    nb.answer("q-entry-count", "4")
+    assert capsys.readouterr().out.splitlines() == [
+        "[?] q-entry-count: the lab could not check this answer (RuntimeError: a bug).",
+        "  try: run the cell again; if it happens again, run `labkit status`."]
