@@ -30,11 +30,14 @@ INTERVIEW: tuple[Question, ...] = (
          Proof(NB03, ("03-05", "03-09"), "the two image stores, and the build pushed from the containerd one")),
         "The sandbox's two daemons run the same version and differ in one setting only (notebook 00). Which one?",
         "(b)",
-        options=("the install that fails has no buildx plugin, so the legacy builder runs",
+        options=("the install that fails has no buildx plugin, so `docker build` falls back to the legacy builder, "
+                 "which cannot build several platforms",
                  "the image store: on the classic store the default builder's docker driver cannot build several "
                  "platforms; on the containerd store it can",
-                 "QEMU: the install that fails cannot run arm64 programs",
-                 "the BuildKit version the engine carries"),
+                 "QEMU: the install that fails has no emulator registered in binfmt_misc, so its builder does not "
+                 "list linux/arm64",
+                 "the BuildKit the engine carries: building several platforms at once needs a newer BuildKit than "
+                 "some Docker 28 packages vendor"),
         accept=("b",)),
     Question(
         "q-who-refuses", "choice",
@@ -61,11 +64,14 @@ INTERVIEW: tuple[Question, ...] = (
         (Proof(NB02, ("02-29",), "docker build still refused; docker buildx build used the new builder"),),
         "Compare the `#0 building with` lines of `docker build` and `docker buildx build` in the trap cell.",
         "(b)",
-        options=("the new builder has not been started yet: bootstrap it first",
+        options=("the new builder has not been started yet, and `docker build` skips builders that are not "
+                 "running: bootstrap it first",
                  "`docker build` always uses the current context's default builder: the CLI sets BUILDX_BUILDER "
                  "to the context's name unless you pass --builder",
-                 "`--use` applies only to terminals opened afterwards",
-                 "the docker-container driver cannot build several platforms either"),
+                 "`--use` records the builder for terminals opened afterwards; the current shell keeps the "
+                 "builder it had",
+                 "the docker-container driver cannot build several platforms either; only the kubernetes and "
+                 "remote drivers can"),
         accept=("b",)),
     Question(
         "q-index-vs-list", "choice",
@@ -76,11 +82,12 @@ INTERVIEW: tuple[Question, ...] = (
         (Proof(NB04, ("04-05", "04-17"), "an OCI index, then a Docker manifest list of the same two platforms"),),
         "Compare the MediaType lines of demo:multi and demo:noattest in notebook 04.",
         "(b)",
-        options=("a manifest list is what the OCI image specification calls an image index",
+        options=("a manifest list is what the OCI image specification calls an image index; Docker renamed it "
+                 "when it adopted OCI",
                  "an OCI image index and a Docker manifest list are two formats of one idea, a list of per-platform "
                  "manifests; a manifest is one image for one platform (a config and layers)",
-                 "a manifest lists the platforms; an index holds the layers",
-                 "an index is what BuildKit writes for an image of one platform"),
+                 "a manifest lists the platforms of an image, and an index holds the layers those platforms share",
+                 "an index is what BuildKit writes for an image of one platform; a manifest list holds several"),
         accept=("b",)),
     Question(
         "q-index-media-type", "value",
@@ -103,10 +110,10 @@ INTERVIEW: tuple[Question, ...] = (
                                           "BUILDX_NO_DEFAULT_ATTESTATIONS=1"),),
         "Look at the annotations and the layer media type of those entries in notebook 04.",
         "(c)",
-        options=("layers BuildKit could not label",
-                 "images for a platform the builder could not detect",
+        options=("layers BuildKit could not label with a platform, kept so that a pull can verify every blob",
+                 "images for a platform the builder could not detect, built from the base image's unlabelled entries",
                  "provenance attestations, one per image, with a platform no runtime will pick",
-                 "cache manifests for the next build"),
+                 "cache manifests that the next build with --cache-from reads to skip unchanged steps"),
         accept=("c",)),
     Question(
         "q-entry-count", "value",
@@ -128,11 +135,11 @@ INTERVIEW: tuple[Question, ...] = (
          Proof(NB01, ("01-08",), "busybox lists linux/arm64/v8")),
         "Same tag, two --platform values, two different `uname -m` outputs: what must the engine choose between?",
         "(b)",
-        options=("it pulls every image of the index and runs the first",
+        options=("it pulls every image of the index, then starts the one whose config names the requested platform",
                  "it reads the index and pulls the manifest whose descriptor's platform matches linux/arm64 "
                  "(os, architecture, variant), then that manifest's config and layers",
-                 "it pulls the amd64 image and QEMU translates it",
-                 "it asks the registry to convert the image"),
+                 "it pulls the image for the host's own platform, and QEMU translates its instructions to arm64",
+                 "it asks the registry to convert the index into an arm64 image, and pulls the result"),
         accept=("b",)),
     Question(
         "q-arm64-uname", "value",
@@ -159,13 +166,15 @@ INTERVIEW: tuple[Question, ...] = (
          Proof(NB01, ("01-09",), "emulation is needed only when a build runs a foreign program")),
         "Ask of each way: whose machine code does the arm64 RUN step execute, and on what?",
         "(a)",
-        options=("emulation changes nothing in the Dockerfile but runs every arm64 RUN step through QEMU, slowly; "
-                 "cross-compilation runs the compiler on the build machine's platform (FROM --platform=$BUILDPLATFORM, "
-                 "GOARCH=$TARGETARCH) and needs Dockerfile changes; a native node (`docker buildx create --append` "
-                 "with an arm64 machine) runs arm64 steps natively with no Dockerfile change",
-                 "cross-compilation needs QEMU to run the compiler",
-                 "a native arm64 node needs FROM --platform=$BUILDPLATFORM in the Dockerfile",
-                 "emulation is used only by `docker run`, never during a build"),
+        options=("QEMU: nothing to change, every arm64 RUN step emulated, slowly; cross-compilation: a "
+                 "FROM --platform=$BUILDPLATFORM stage runs natively and targets $TARGETARCH (a Dockerfile change); "
+                 "a native arm64 node (`docker buildx create --append`): nothing to change, no emulation",
+                 "QEMU: used only when the image runs, never during a build; cross-compilation: needs QEMU to run "
+                 "the compiler; a native arm64 node: needs FROM --platform=$BUILDPLATFORM in the Dockerfile",
+                 "QEMU: as fast as native for a compiler; cross-compilation: possible for Go only; a native arm64 "
+                 "node: needs the containerd image store on the amd64 runner",
+                 "QEMU: needs a docker-container builder; cross-compilation: needs --platform=$TARGETPLATFORM on "
+                 "every stage; a native arm64 node: works with Docker Desktop only"),
         accept=("a",)),
     Question(
         "q-exec-format", "choice",
@@ -177,11 +186,11 @@ INTERVIEW: tuple[Question, ...] = (
          Proof(NB02, ("02-23",), "the emulator registered in binfmt_misc that avoids it here")),
         "What does the kernel do with an arm64 program on an amd64 machine when no emulator is registered?",
         "(b)",
-        options=("the image's manifest is corrupt",
+        options=("the image's manifest is corrupt: its digest does not match the bytes the registry served",
                  "the kernel cannot execute the program: it is for another architecture and no emulator is "
                  "registered for it in binfmt_misc (or the image's platform label is wrong)",
-                 "the entrypoint has no execute permission",
-                 "the image has no shell"),
+                 "the entrypoint has no execute permission in the image's layer, so the kernel refuses to start it",
+                 "the image has no shell, so the runtime cannot start /bin/sh for the command"),
         accept=("b",)),
     Question(
         "q-reproducible", "choice",
@@ -194,11 +203,11 @@ INTERVIEW: tuple[Question, ...] = (
          Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH and rewrite-timestamp pin")),
         "What in an image changes from one build to the next when nothing in the sources did?",
         "(b)",
-        options=("--no-cache",
-                 "pin what varies: SOURCE_DATE_EPOCH for the timestamps (buildx passes it from the shell as a build "
-                 "arg), rewrite-timestamp=true for the files' times, base images by digest",
-                 "`docker push` instead of --push",
-                 "nothing: a digest always includes the time of the push"),
+        options=("--no-cache, so that no layer of an earlier build, with its other timestamps, is reused",
+                 "pin what varies: SOURCE_DATE_EPOCH for the timestamps, rewrite-timestamp=true for the files' "
+                 "times, base images by digest",
+                 "`docker push` instead of --push, because buildx writes the time of the push into the index",
+                 "nothing: a digest always includes the time of the push, so two pushes never match"),
         accept=("b",)),
     Question(
         "q-stitch-how", "choice",
@@ -211,11 +220,11 @@ INTERVIEW: tuple[Question, ...] = (
          Proof(NB04, ("04-09",), "the raw index: descriptors and platforms, nothing else")),
         "What does an index hold besides descriptors (notebook 04's raw JSON)?",
         "(b)",
-        options=("`docker tag` both to the same name and push",
-                 "`docker buildx imagetools create -t NAME:multi NAME:amd64 NAME:arm64` (or `docker manifest create` "
-                 "and `docker manifest push`): an index pointing at the existing manifests",
-                 "build both platforms again with --platform: there is no other way",
-                 "`docker push --all-tags`"),
+        options=("`docker tag` both images to the same name and push that tag: the registry merges them into an index",
+                 "`docker buildx imagetools create -t NAME:multi NAME:amd64 NAME:arm64`: it writes an index that "
+                 "points at the existing manifests",
+                 "build both platforms again with --platform: an index can only come out of a build",
+                 "`docker push --all-tags NAME`: the registry groups a repository's tags by platform"),
         accept=("b",)),
     Question(
         "q-push-exact", "command",
@@ -313,10 +322,10 @@ EXERCISES: tuple[Question, ...] = (
         (Proof(NB03, ("03-05", "03-07"), "the two image stores, and the same docker driver on multiarch"),),
         "Notebook 03's builder table shows the same driver on both daemons; what does `docker info` show differently?",
         "(b)",
-        options=("a newer buildx on multiarch",
-                 "the containerd image store (\"containerd-snapshotter\": true)",
+        options=("a newer buildx plugin next to the multiarch daemon's CLI",
+                 "the containerd image store (\"containerd-snapshotter\": true in the daemon's config)",
                  "QEMU, registered for the multiarch daemon only",
-                 "the docker-container driver"),
+                 "the docker-container driver for the multiarch daemon's builder"),
         accept=("b",)),
     Question(
         "q-no-attestations", "command",
@@ -397,9 +406,9 @@ EXERCISES: tuple[Question, ...] = (
         "Where does `docker manifest` read the images it lists from?",
         "(a)",
         options=("`docker manifest` reads the sources from a registry: they must be pushed first",
-                 "it needs the containerd image store",
-                 "it needs a BuildKit builder",
-                 "it accepts only OCI indexes as sources"),
+                 "it needs the containerd image store to read images from the engine",
+                 "it needs a BuildKit builder with the docker-container driver",
+                 "it accepts only OCI indexes as sources, not single images"),
         accept=("a",)),
 )
 
