@@ -22,8 +22,8 @@ ENVIRONMENT = ("BUILDX_NO_DEFAULT_ATTESTATIONS", "SOURCE_DATE_EPOCH")
 BUILD_VALUES = {"--platform", "-t", "--tag", "--provenance", "--sbom", "--attest", "-o", "--output", "--progress",
                 "--build-arg", "--label", "--annotation", "-f", "--file", "--network"}
 BUILD_SWITCHES = {"--push", "--pull", "--no-cache", "-q", "--quiet"}
-CREATE_VALUES = {"-t", "--tag", "--annotation", "--progress"}
-CREATE_SWITCHES = {"--prefer-index", "--dry-run"}
+CREATE_VALUES = {"-t", "--tag", "--annotation", "--progress", "-p", "--platform"}
+CREATE_SWITCHES = {"--prefer-index", "--dry-run", "--append"}
 OUTPUT_KEYS = {"type", "name", "push", "oci-mediatypes", "rewrite-timestamp", "compression", "force-compression"}
 VARIABLE = re.compile(r"\$\{REGISTRY\}|\$REGISTRY\b")
 
