@@ -28,6 +28,16 @@ def read_value(value: str) -> str:
     return value
 
 
+def safe_answer(session: Session, question_id: str, given: object) -> Feedback:
+    """The feedback for one answer; a fault of the lab's own is said in two lines, never as a traceback."""
+    try:
+        return session.answer(question_id, given)
+    except Exception as error:  # the terminal shows two lines, as an answer cell does
+        return Feedback(question_id, "unusable", (
+            f"[?] {question_id}: the lab could not check this answer ({type(error).__name__}: {error}).",
+            "  try: answer again; if it happens again, run `labkit status`."))
+
+
 def check_answers(session: Session, pairs: Iterable[str]) -> tuple[list[Feedback], list[str]]:
     """Feedback for each `ID=VALUE`; and the pairs that are not of that form."""
     feedback, malformed = [], []
@@ -41,7 +51,7 @@ def check_answers(session: Session, pairs: Iterable[str]) -> tuple[list[Feedback
         except OSError as error:
             feedback.append(Feedback(question_id, "unusable", (f"[?] {question_id}: cannot read {value[1:]} ({error.strerror}).",)))
             continue
-        feedback.append(session.answer(question_id.strip(), given))
+        feedback.append(safe_answer(session, question_id.strip(), given))
     return feedback, malformed
 
 
@@ -82,7 +92,7 @@ def interactive(session: Session, ask: Callable[[str], str] = input) -> int:
                     raise EOFError
                 if not given:
                     break
-                feedback = session.answer(question.id, given)
+                feedback = safe_answer(session, question.id, given)
                 print("\n".join(feedback.lines))
                 if feedback.right:
                     wrong.discard(question.id)

@@ -238,3 +238,14 @@ def test_an_answer_cell_prints_feedback_and_never_raises(capsys: pytest.CaptureF
     assert capsys.readouterr().out.splitlines() == [
         "[?] q-entry-count: the lab could not check this answer (RuntimeError: a bug).",
         "  try: run the cell again; if it happens again, run `labkit status`."]
+
+
+def test_quiz_says_a_fault_of_the_lab_in_two_lines(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(self: Session, question_id: str, given: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(Session, "answer", broken)
+    assert cli.main(["quiz", "--answer", "q-entry-count=4"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "[?] q-entry-count: the lab could not check this answer (KeyError: 'a bug').",
+        "  try: answer again; if it happens again, run `labkit status`."]
