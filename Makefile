@@ -147,3 +147,9 @@ bench-first:
 ROUNDS ?= 20
 soak: setup
 	ROUNDS=$(ROUNDS) $(BIN)/python -m bench.soak
+
+# Per-notebook timings of a full run (NB_ROUNDS=N rounds, 3 by default), as a Markdown table (docs/instructors.md).
+NB_ROUNDS ?= 3
+.PHONY: bench-notebooks
+bench-notebooks: up
+	ROUNDS=$(NB_ROUNDS) $(BIN)/python -m bench.notebooks

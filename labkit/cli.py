@@ -13,8 +13,10 @@ from labkit import engines
 from labkit.diagnostics import doctor
 from labkit.engines import Engine
 from labkit.errors import LabError
+from labkit.practice import challenge, quiz, session
 from labkit.provision import packages, prereqs
 from labkit.settings import Settings, euid, user_name
+from labkit.steps import dockerfile
 from labkit.views.text import check_line, doctor_report, state_text, table
 
 
@@ -43,7 +45,10 @@ def _status(engine: Engine, _: argparse.Namespace) -> int:
 
 def _env(engine: Engine, args: argparse.Namespace) -> int:
     print("unset DOCKER_HOST")
-    for name, value in engine.shell_environment(args.daemon).items():
+    variables = engine.shell_environment(args.daemon)
+    if args.daemon == "multiarch":  # the shell for the challenge: its registry, its repository, step 1's folder
+        variables |= _challenge_shell(engine)
+    for name, value in variables.items():
         print(f"export {name}={shlex.quote(value)}")
     return 0
 
@@ -80,6 +85,51 @@ def _prepare_host(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def _challenge_shell(engine: Engine) -> dict[str, str]:
+    dockerfile.write(engine.settings.work_dir)
+    print("\n".join(challenge.task_lines()), file=sys.stderr)
+    return challenge.shell_variables(engine.prepare().registry, engine.settings.work_dir)
+
+
+def _practice_session(engine: Engine) -> session.Session:
+    def workspace() -> session.Workspace:
+        if not engine.is_up():
+            raise LabError("This answer runs on the lab's engine, which is not up.", "`labkit up`, then answer again.")
+        dockerfile.write(engine.settings.work_dir)
+        return session.Workspace(engine.endpoints(), engine.settings.work_dir)
+    return session.Session(workspace)
+
+
+def _quiz(engine: Engine, args: argparse.Namespace) -> int:
+    if args.json:
+        print(quiz.as_json())
+        return 0
+    if args.key:
+        print(quiz.key_markdown())
+        return 0
+    practice = _practice_session(engine)
+    if not args.answer:
+        return quiz.interactive(practice)
+    feedback, malformed = quiz.check_answers(practice, args.answer)
+    for pair in malformed:
+        print(f"[?] {pair!r}: give answers as ID=VALUE (`labkit quiz --json` lists the ids)")
+    for item in feedback:
+        print("\n".join(item.lines))
+    return 0 if feedback and not malformed and all(item.right for item in feedback) else 1
+
+
+def _check(engine: Engine, args: argparse.Namespace) -> int:
+    if not engine.is_up():
+        raise LabError("The lab's registry is not running, so there is nothing to check.", "`labkit up`, then do the challenge.")
+    steps = challenge.check(engine.endpoints().registry)
+    print(f"challenge: {challenge.TITLE}")
+    for step in steps:
+        print(f"[OK] {step.what}" if step.done else f"[MISSING] {step.what}\n          next: {step.next_step}")
+    missing = [step for step in steps if not step.done]
+    print(f"{len(steps) - len(missing)} of {len(steps)} done" + (": complete." if not missing else "; still missing above."))
+    return 1 if missing else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description="The multi-arch myth lab: its engine and its steps.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +150,14 @@ def _parser() -> argparse.ArgumentParser:
     prep.add_argument("--group", action="append", default=[], metavar="NAME", help="the same for every member of NAME")
     prep.add_argument("--for-tests", action="store_true", help="also install what `make test` needs (chromium)")
     prep.set_defaults(run=_prepare_host)
+    practice = commands.add_parser("quiz", help="the lab's questions, one at a time; --json lists them; --answer checks")
+    practice.add_argument("--json", action="store_true", help='print {"questions": [{"id", "kind", "text"}, ...]}')
+    practice.add_argument("--answer", nargs="+", metavar="ID=VALUE", help="check these answers (VALUE @FILE: read a file)")
+    practice.add_argument("--key", action="store_true", help="for instructors: every answer, why, and its proof")
+    practice.set_defaults(run=_quiz)
+    check = commands.add_parser("check", help="check a task against the lab's final state: labkit check challenge")
+    check.add_argument("what", choices=("challenge",))
+    check.set_defaults(run=_check)
     return parser
 
 

@@ -25,6 +25,7 @@ from labkit.errors import LabError
 from labkit.experiment import LOCAL_TAG, PLATFORMS, REPOSITORY, STEP2_ERROR, TAG
 from labkit.oci import media
 from labkit.oci.registry import Registry
+from labkit.practice import bank, session
 from labkit.provision import host
 from labkit.results import (
     BuildAttempt,
@@ -300,3 +301,42 @@ def show(result: CommandResult, output: str | None = None) -> None:
 def show_mermaid(source: str) -> None:
     """Render a Mermaid diagram in JupyterLab (plain text elsewhere); nbval compares the source."""
     display({"text/markdown": f"```mermaid\n{source}\n```", "text/plain": source}, raw=True)
+
+
+# --- practice: the lab's questions to the learner (notebook 07, and the exercises that end notebooks 01-06) --------
+def _practice_workspace() -> session.Workspace:
+    """The engine and build folder a command or Dockerfile answer runs on: the lab's, started by the first cell."""
+    settings = Settings.from_env()
+    engine = engines.choose(settings)
+    if not engine.is_up():
+        raise LabError("This answer runs on the lab's engine, which is not up.",
+                       "Run the notebook's first cell (or `labkit up`), then this cell again.")
+    dockerfile.write(settings.work_dir)
+    return session.Workspace(engine.endpoints(), settings.work_dir)
+
+
+_PRACTICE = session.Session(_practice_workspace)
+
+
+def answer(question_id: str, given: object) -> None:
+    """Check an answer and print the feedback: right or wrong, why, where the proof is, a hint when wrong."""
+    try:
+        feedback = _PRACTICE.answer(question_id, given)
+    except Exception as error:  # an answer cell shows two lines, never a traceback
+        print(f"[?] {question_id}: the lab could not check this answer ({type(error).__name__}: {error}).")
+        print("  try: run the cell again; if it happens again, run `labkit status`.")
+        return
+    print("\n".join(feedback.lines))
+
+
+def score(notebook: str) -> None:
+    """How many of a notebook's questions were answered right in this kernel."""
+    asked = bank.asked_in(notebook)
+    right = [question.id for question in asked if question.id in _PRACTICE.right]
+    print(f"answered right: {len(right)} of {len(asked)}" + (f" ({', '.join(right)})" if right else ""))
+
+
+def practice_ready(notebook: str) -> bool:
+    """True when every question the notebook asks is in the lab's bank, with a proof and a hint."""
+    asked = bank.asked_in(notebook)
+    return bool(asked) and all(question.proof and question.hint for question in asked)

@@ -43,14 +43,16 @@ MUTATIONS = (
     Mutation("step 2 error", "Multi-platform build is not supported for the docker driver",
              "Multi-platform build is not supported for the docker-container driver"),
     Mutation("verified", re.escape("[OK] Verified: "), "[OK] Verified (edited): "),
+    Mutation("unanswered", re.escape(": not answered yet."), ": answered right."),
 )
 # What each notebook's checked outputs must give the mutations to work on, at the least.
 EXPECTED = {
     "00_start_here.ipynb": {"verified"},
-    "01_the_dockerfile.ipynb": {"platform", "media type", "verified"},
-    "02_the_build_that_fails.ipynb": {"platform", "step 2 error", "verified"},
-    "03_the_build_that_works.ipynb": {"platform", "media type", "verified"},
-    "04_inspect_the_index.ipynb": {"platform", "media type", "verified"},
+    "01_the_dockerfile.ipynb": {"platform", "media type", "verified", "unanswered"},
+    "02_the_build_that_fails.ipynb": {"platform", "step 2 error", "verified", "unanswered"},
+    "03_the_build_that_works.ipynb": {"platform", "media type", "verified", "unanswered"},
+    "04_inspect_the_index.ipynb": {"platform", "media type", "verified", "unanswered"},
+    "07_interview_practice.ipynb": {"verified", "unanswered"},
 }
 # The mime types nbval compares in a display_data or execute_result output (library-notes.md).
 COMPARED = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml")

@@ -1,0 +1,421 @@
+"""The questions: drawn from notebooks 01–06, each with the output that proves its answer, a hint, and its key.
+
+Interview questions are asked in notebook 07; each of notebooks 01–06 ends with one or two exercises of its own.
+The key (the answer itself) is for instructors: `labkit quiz --key`. The learner meets `right` only once right.
+"""
+
+from __future__ import annotations
+
+from labkit.experiment import PLATFORMS
+from labkit.practice.model import Proof, Question, Task
+
+NB01 = "01_the_dockerfile.ipynb"
+NB02 = "02_the_build_that_fails.ipynb"
+NB03 = "03_the_build_that_works.ipynb"
+NB04 = "04_inspect_the_index.ipynb"
+NB05 = "05_every_variant.ipynb"
+NB06 = "06_without_buildkit.ipynb"
+BUILD_REPRO = "moby/buildkit v0.25.2 docs/build-repro.md"
+PLATFORM_ARGS = "moby/buildkit v0.25.2 frontend/dockerfile/docs/reference.md, 'Automatic platform ARGs'"
+
+INTERVIEW: tuple[Question, ...] = (
+    Question(
+        "q-why-one-install", "choice",
+        "`docker build --platform linux/amd64,linux/arm64 -t demo:multi .` fails on one Docker 28 install and works "
+        "on another install of the same version. What differs between the two?",
+        ("07",),
+        "same version, same docker driver: the image store decides. On the classic store buildx refuses a build for "
+        "several platforms; on the containerd store the same command pushes an index.",
+        (Proof(NB02, ("02-06",), "the refusal on the classic image store"),
+         Proof(NB03, ("03-05", "03-09"), "the two image stores, and the build pushed from the containerd one")),
+        "The sandbox's two daemons run the same version and differ in one setting only (notebook 00). Which one?",
+        "(b)",
+        options=("the install that fails has no buildx plugin, so `docker build` falls back to the legacy builder, "
+                 "which cannot build several platforms",
+                 "the image store: on the classic store the default builder's docker driver cannot build several "
+                 "platforms; on the containerd store it can",
+                 "QEMU: the install that fails has no emulator registered in binfmt_misc, so its builder does not "
+                 "list linux/arm64",
+                 "the BuildKit the engine carries: building several platforms at once needs a newer BuildKit than "
+                 "some Docker 28 packages vendor"),
+        accept=("b",)),
+    Question(
+        "q-who-refuses", "choice",
+        "On the classic daemon, which part refuses `docker build --platform linux/amd64,linux/arm64 .`?",
+        ("07",),
+        "buildx checks the driver's multi-platform feature before it sends anything to BuildKit, so the refused build "
+        "prints no `#0 building with` line.",
+        (Proof(NB02, ("02-27",), "the refused build has no `#0 building with` line; the one-platform build has one"),),
+        "With --progress=plain, a build that reached a builder prints `#0 building with …`. Does the refused one?",
+        "(c)",
+        options=("the docker CLI's flag parsing: --platform takes one value",
+                 "the legacy builder",
+                 "buildx, before any builder runs",
+                 "BuildKit, once the build has started",
+                 "the kernel, which cannot run arm64 programs"),
+        accept=("c",)),
+    Question(
+        "q-builder-trap", "choice",
+        "You ran `docker buildx create --name multi --driver docker-container --use`, and "
+        "`docker build --platform linux/amd64,linux/arm64 .` still fails with the same message. Why?",
+        ("07",),
+        "`docker buildx build`, `docker build --builder multi` or BUILDX_BUILDER=multi use the new builder; a plain "
+        "`docker build` keeps the current context's default builder (docker/cli cmd/docker/builder.go, CLI 23.0+).",
+        (Proof(NB02, ("02-29",), "docker build still refused; docker buildx build used the new builder"),),
+        "Compare the `#0 building with` lines of `docker build` and `docker buildx build` in the trap cell.",
+        "(b)",
+        options=("the new builder has not been started yet, and `docker build` skips builders that are not "
+                 "running: bootstrap it first",
+                 "`docker build` always uses the current context's default builder: the CLI sets BUILDX_BUILDER "
+                 "to the context's name unless you pass --builder",
+                 "`--use` records the builder for terminals opened afterwards; the current shell keeps the "
+                 "builder it had",
+                 "the docker-container driver cannot build several platforms either; only the kubernetes and "
+                 "remote drivers can"),
+        accept=("b",)),
+    Question(
+        "q-index-vs-list", "choice",
+        "Index, manifest list, manifest: which statement is right?",
+        ("07",),
+        "application/vnd.oci.image.index.v1+json and application/vnd.docker.distribution.manifest.list.v2+json both "
+        "list descriptors of per-platform manifests; the released OCI image-spec has no 'manifest list'.",
+        (Proof(NB04, ("04-05", "04-17"), "an OCI index, then a Docker manifest list of the same two platforms"),),
+        "Compare the MediaType lines of demo:multi and demo:noattest in notebook 04.",
+        "(b)",
+        options=("a manifest list is what the OCI image specification calls an image index; Docker renamed it "
+                 "when it adopted OCI",
+                 "an OCI image index and a Docker manifest list are two formats of one idea, a list of per-platform "
+                 "manifests; a manifest is one image for one platform (a config and layers)",
+                 "a manifest lists the platforms of an image, and an index holds the layers those platforms share",
+                 "an index is what BuildKit writes for an image of one platform; a manifest list holds several"),
+        accept=("b",)),
+    Question(
+        "q-index-media-type", "value",
+        "What media type does the registry give `demo:multi`, the two-platform image step 3 pushed with default "
+        "settings?",
+        ("07",),
+        "an OCI image index: with the default provenance attestations, BuildKit v0.25 writes OCI media types.",
+        (Proof(NB03, ("03-09",), "the media type the registry serves for demo:multi"),),
+        "It starts with application/vnd.oci; notebook 03's push cell prints it.",
+        "application/vnd.oci.image.index.v1+json",
+        accept=("application/vnd.oci.image.index.v1+json",)),
+    Question(
+        "q-unknown-unknown", "choice",
+        "`docker buildx imagetools inspect` lists two `unknown/unknown` entries next to linux/amd64 and "
+        "linux/arm64. What are they?",
+        ("07",),
+        "buildx adds mode=min provenance by default; each attestation manifest names the image it describes "
+        "(vnd.docker.reference.digest) and holds an in-toto layer.",
+        (Proof(NB04, ("04-15", "04-27"), "each unknown/unknown describes one image; gone with "
+                                          "BUILDX_NO_DEFAULT_ATTESTATIONS=1"),),
+        "Look at the annotations and the layer media type of those entries in notebook 04.",
+        "(c)",
+        options=("layers BuildKit could not label with a platform, kept so that a pull can verify every blob",
+                 "images for a platform the builder could not detect, built from the base image's unlabelled entries",
+                 "provenance attestations, one per image, with a platform no runtime will pick",
+                 "cache manifests that the next build with --cache-from reads to skip unchanged steps"),
+        accept=("c",)),
+    Question(
+        "q-entry-count", "value",
+        "A default `docker buildx build --platform linux/amd64,linux/arm64 -t … --push .` on the multiarch daemon: "
+        "how many entries does the pushed index list?",
+        ("07",),
+        "two images and two provenance attestations (unknown/unknown), one per image.",
+        (Proof(NB04, ("04-05",), "the four entries of demo:multi"),),
+        "Count every entry of the index, not only the platforms you asked for.",
+        "4",
+        accept=("4", "four")),
+    Question(
+        "q-runtime-picks", "choice",
+        "`docker run --platform linux/arm64 IMAGE`, where IMAGE is an index. How does the engine pick what to run?",
+        ("07",),
+        "the index is a list of descriptors with platforms; the engine matches the requested one (linux/arm64 "
+        "matches arm64/v8), pulls that manifest, its config and layers, and QEMU runs its arm64 program here.",
+        (Proof(NB03, ("03-11",), "one tag, two --platform values, two `uname -m` answers"),
+         Proof(NB01, ("01-08",), "busybox lists linux/arm64/v8")),
+        "Same tag, two --platform values, two different `uname -m` outputs: what must the engine choose between?",
+        "(b)",
+        options=("it pulls every image of the index, then starts the one whose config names the requested platform",
+                 "it reads the index and pulls the manifest whose descriptor's platform matches linux/arm64 "
+                 "(os, architecture, variant), then that manifest's config and layers",
+                 "it pulls the image for the host's own platform, and QEMU translates its instructions to arm64",
+                 "it asks the registry to convert the index into an arm64 image, and pulls the result"),
+        accept=("b",)),
+    Question(
+        "q-arm64-uname", "value",
+        "On this lab's amd64 machine, what does `docker run --platform linux/arm64 $REGISTRY/demo:multi uname -m` "
+        "print?",
+        ("07",),
+        "the arm64 image's busybox is an arm64 program: the kernel hands it to QEMU (binfmt_misc), which reports "
+        "the machine it emulates.",
+        (Proof(NB03, ("03-11",), "uname -m in each platform's image"),
+         Proof(NB02, ("02-23",), "QEMU registered in binfmt_misc with the F flag")),
+        "`uname -m` names the machine the program believes it runs on, not the host.",
+        "aarch64",
+        accept=("aarch64",)),
+    Question(
+        "q-emulation-native-cross", "choice",
+        "A Dockerfile compiles a Go program in a RUN step; the arm64 half of a two-platform build on an amd64 CI "
+        "runner is ten times slower than the amd64 half. Emulation, cross-compilation, native nodes: which "
+        "statement is right?",
+        ("07",),
+        "QEMU runs foreign RUN steps (slow, nothing to change); a FROM --platform=$BUILDPLATFORM stage runs natively "
+        "and targets $TARGETARCH (fast, a Dockerfile change); a builder with an arm64 node builds arm64 natively.",
+        (Proof(NB05, (), "BUILDPLATFORM/TARGETARCH against emulation"),
+         Proof(NB02, ("02-23",), "arm64 is listed because QEMU is registered"),
+         Proof(NB01, ("01-09",), "emulation is needed only when a build runs a foreign program")),
+        "Ask of each way: whose machine code does the arm64 RUN step execute, and on what?",
+        "(a)",
+        options=("QEMU: nothing to change, every arm64 RUN step emulated, slowly; cross-compilation: a "
+                 "FROM --platform=$BUILDPLATFORM stage runs natively and targets $TARGETARCH (a Dockerfile change); "
+                 "a native arm64 node (`docker buildx create --append`): nothing to change, no emulation",
+                 "QEMU: used only when the image runs, never during a build; cross-compilation: needs QEMU to run "
+                 "the compiler; a native arm64 node: needs FROM --platform=$BUILDPLATFORM in the Dockerfile",
+                 "QEMU: as fast as native for a compiler; cross-compilation: possible for Go only; a native arm64 "
+                 "node: needs the containerd image store on the amd64 runner",
+                 "QEMU: needs a docker-container builder; cross-compilation: needs --platform=$TARGETPLATFORM on "
+                 "every stage; a native arm64 node: works with Docker Desktop only"),
+        accept=("a",)),
+    Question(
+        "q-exec-format", "choice",
+        "A container fails to start with `exec /bin/sh: exec format error`. What does it mean?",
+        ("07",),
+        "execve fails with ENOEXEC for a binary of a foreign architecture unless binfmt_misc hands it to an "
+        "emulator such as QEMU; a variant pushed under the wrong platform gives the same error.",
+        (Proof(NB05, (), "exec format error, and running every variant"),
+         Proof(NB02, ("02-23",), "the emulator registered in binfmt_misc that avoids it here")),
+        "What does the kernel do with an arm64 program on an amd64 machine when no emulator is registered?",
+        "(b)",
+        options=("the image's manifest is corrupt: its digest does not match the bytes the registry served",
+                 "the kernel cannot execute the program: it is for another architecture and no emulator is "
+                 "registered for it in binfmt_misc (or the image's platform label is wrong)",
+                 "the entrypoint has no execute permission in the image's layer, so the kernel refuses to start it",
+                 "the image has no shell, so the runtime cannot start /bin/sh for the command"),
+        accept=("b",)),
+    Question(
+        "q-reproducible", "choice",
+        "Two builds of the same Dockerfile for the same platforms push two different index digests. What lets them "
+        "push the same digest?",
+        ("07",),
+        "BuildKit writes SOURCE_DATE_EPOCH into the config's created times and the index's created annotation, and "
+        "rewrite-timestamp=true sets the files' times from it; pinned bases fix the inputs.",
+        (Proof(NB05, (), "reproducible digests"),
+         Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH and rewrite-timestamp pin")),
+        "What in an image changes from one build to the next when nothing in the sources did?",
+        "(b)",
+        options=("--no-cache, so that no layer of an earlier build, with its other timestamps, is reused",
+                 "pin what varies: SOURCE_DATE_EPOCH for the timestamps, rewrite-timestamp=true for the files' "
+                 "times, base images by digest",
+                 "`docker push` instead of --push, because buildx writes the time of the push into the index",
+                 "nothing: a digest always includes the time of the push, so two pushes never match"),
+        accept=("b",)),
+    Question(
+        "q-stitch-how", "choice",
+        "Images for linux/amd64 and linux/arm64 are already in a registry, one tag each. How do you publish one "
+        "multi-platform tag without rebuilding?",
+        ("07",),
+        "an index is only descriptors: `imagetools create` reads the sources' manifests and pushes a new index that "
+        "points at the same digests; nothing is rebuilt.",
+        (Proof(NB06, (), "imagetools create, docker manifest create and podman's manifest list"),
+         Proof(NB04, ("04-09",), "the raw index: descriptors and platforms, nothing else")),
+        "What does an index hold besides descriptors (notebook 04's raw JSON)?",
+        "(b)",
+        options=("`docker tag` both images to the same name and push that tag: the registry merges them into an index",
+                 "`docker buildx imagetools create -t NAME:multi NAME:amd64 NAME:arm64`: it writes an index that "
+                 "points at the existing manifests",
+                 "build both platforms again with --platform: an index can only come out of a build",
+                 "`docker push --all-tags NAME`: the registry groups a repository's tags by platform"),
+        accept=("b",)),
+    Question(
+        "q-push-exact", "command",
+        "Write the build command that pushes `$REGISTRY/practice:two`, an index with images for exactly "
+        "linux/amd64 and linux/arm/v7, built from the lab's Dockerfile in `.`. The lab runs it on its multiarch "
+        "engine and inspects what was pushed.",
+        ("07",),
+        "--platform takes a comma-separated list, the containerd image store lets the docker driver build it, and "
+        "--push sends the index to the registry.",
+        (Proof(NB03, ("03-09",), "step 3's command and what it pushed"),
+         Proof(NB04, ("04-05",), "the index's entries")),
+        "Start from step 3's command in notebook 03; change the platforms and the tag ($REGISTRY is the lab's "
+        "registry).",
+        "docker buildx build --platform linux/amd64,linux/arm/v7 -t $REGISTRY/practice:two --push .",
+        task=Task("two", ("linux/amd64", "linux/arm/v7"))),
+    Question(
+        "q-print-platform", "dockerfile",
+        "Write a Dockerfile, `FROM busybox`, whose image prints the platform it was built for (such as "
+        "`linux/arm64`) when run with no arguments. The lab builds it for linux/amd64 and linux/arm64 and runs both.",
+        ("07",),
+        "BuildKit sets TARGETPLATFORM (and TARGETOS, TARGETARCH, TARGETVARIANT) for each platform it builds; ARG "
+        "declares it in the stage, ENV keeps it for run time.",
+        (Proof(NB03, ("03-11",), "each platform's image run"),
+         Proof(PLATFORM_ARGS, (), "the build args BuildKit sets per platform")),
+        "An ARG with one of BuildKit's platform names needs no --build-arg; ARG values are gone at run time, ENV "
+        "values are not.",
+        'FROM busybox\nARG TARGETPLATFORM\nENV BUILT_FOR=$TARGETPLATFORM\nCMD ["sh", "-c", "echo $BUILT_FOR"]',
+        task=Task("print-platform", PLATFORMS, outputs=tuple((p, p) for p in PLATFORMS))),
+)
+
+EXERCISES: tuple[Question, ...] = (
+    Question(
+        "q-busybox-arm64", "value",
+        "Which entry of the lab's `busybox` index does a build for `linux/arm64` take? Give its platform as the "
+        "index lists it.",
+        ("01",),
+        "v8 is arm64's default variant, so a build for linux/arm64 matches the linux/arm64/v8 entry.",
+        (Proof(NB01, ("01-08",), "the platforms of the busybox index"),),
+        "Read the platform list the cell under 'Where does busybox come from?' prints.",
+        "linux/arm64/v8",
+        accept=("linux/arm64/v8",)),
+    Question(
+        "q-from-resolves", "value",
+        "`FROM busybox` is short for which full image reference (registry, repository and tag)?",
+        ("01",),
+        "no registry host means docker.io, no slash means library/ (official images), no tag means :latest; the "
+        "sandbox's daemons fetch it from their mirror, the lab's registry.",
+        (Proof(NB01, ("01-07",), "where busybox comes from"),
+         Proof(NB03, ("03-08",), "how distribution/reference canonicalises a short name")),
+        "Three parts are filled in: a registry host, a namespace and a tag.",
+        "docker.io/library/busybox:latest",
+        accept=("docker.io/library/busybox:latest",)),
+    Question(
+        "q-one-platform-classic", "choice",
+        "On the classic daemon, does `docker build --platform linux/arm64 -t demo:arm64 .` (one platform) succeed?",
+        ("02",),
+        "building for arm64 is fine there; what the docker driver on the classic store refuses is several "
+        "platforms at once.",
+        (Proof(NB02, ("02-14",), "the one-platform arm64 build, exit code 0"),),
+        "Fact check 3 of notebook 02 runs exactly this command.",
+        "(a)",
+        options=("yes: only several platforms at once are refused",
+                 "no: the classic image store cannot hold arm64 images",
+                 "no: an arm64 build needs a docker-container builder"),
+        accept=("a",)),
+    Question(
+        "q-trap-which-builder", "value",
+        "After `docker buildx create --name traptest --driver docker-container --use` on the classic context, "
+        "which builder does a plain `docker build` use? Give its name.",
+        ("02",),
+        "the CLI sets BUILDX_BUILDER to the current context's name for `docker build`, so it keeps that context's "
+        "default builder, classic (docker driver).",
+        (Proof(NB02, ("02-29",), "the `#0 building with` line of each command in the trap"),),
+        "`docker build` uses the default builder of the current context: what is that context called?",
+        "classic",
+        accept=("classic",)),
+    Question(
+        "q-docker-hub-name", "value",
+        "The article pushes with `-t demo:multi --push`. To which repository would that push? Give the full name "
+        "(registry/namespace/name).",
+        ("03",),
+        "a name with no registry host means docker.io, and one with no slash means library/, Docker Hub's "
+        "namespace for official images.",
+        (Proof(NB03, ("03-08",), "distribution/reference's normalize.go, quoted"),),
+        "A short name is completed twice: a registry host, then a namespace.",
+        "docker.io/library/demo",
+        accept=("docker.io/library/demo", "docker.io/library/demo:multi")),
+    Question(
+        "q-one-setting", "choice",
+        "The classic and multiarch daemons run the same Docker version. Which setting makes the two-platform build "
+        "work on multiarch?",
+        ("03",),
+        "the containerd image store (\"containerd-snapshotter\": true) can hold an index, so the same docker driver "
+        "offers the multi-platform feature there.",
+        (Proof(NB03, ("03-05", "03-07"), "the two image stores, and the same docker driver on multiarch"),),
+        "Notebook 03's builder table shows the same driver on both daemons; what does `docker info` show differently?",
+        "(b)",
+        options=("a newer buildx plugin next to the multiarch daemon's CLI",
+                 "the containerd image store (\"containerd-snapshotter\": true in the daemon's config)",
+                 "QEMU, registered for the multiarch daemon only",
+                 "the docker-container driver for the multiarch daemon's builder"),
+        accept=("b",)),
+    Question(
+        "q-no-attestations", "command",
+        "Write the build command that pushes `$REGISTRY/practice:plain`, an index of linux/amd64 and linux/arm64 "
+        "with no attestation entry (no unknown/unknown), from the lab's Dockerfile in `.`.",
+        ("04",),
+        "--provenance=false (or BUILDX_NO_DEFAULT_ATTESTATIONS=1 before the command) leaves out the default mode=min "
+        "provenance.",
+        (Proof(NB04, ("04-17", "04-27"), "two entries only, with either switch"),),
+        "Notebook 04 shows two ways to drop the default provenance.",
+        "docker buildx build --platform linux/amd64,linux/arm64 -t $REGISTRY/practice:plain --provenance=false --push .",
+        task=Task("plain", PLATFORMS, attestations=False)),
+    Question(
+        "q-digest-is", "choice",
+        "What is the digest of an index?",
+        ("04",),
+        "content is addressed by its hash: the digest is the sha256 of exactly the bytes the registry serves.",
+        (Proof(NB04, ("04-11",), "the digest recomputed from the served bytes"),),
+        "Notebook 04 recomputes it from something the registry serves.",
+        "(b)",
+        options=("an id the registry assigns at push time",
+                 "the sha256 of the exact bytes the registry serves for it",
+                 "the sha256 of its first image's layer",
+                 "the sha256 of the Dockerfile"),
+        accept=("b",)),
+    Question(
+        "q-cross-stage", "dockerfile",
+        "Write a Dockerfile in two stages: a first stage that runs on the build machine's own platform (no "
+        "emulation) and writes the target architecture (`amd64`, `arm64`) into a file with a RUN step, and a final "
+        "stage, `FROM busybox`, whose image prints that file. The lab builds it for linux/amd64 and linux/arm64, "
+        "checks that no RUN step runs on the target platform, and runs both images.",
+        ("05",),
+        "FROM --platform=$BUILDPLATFORM runs that stage natively whatever the target; TARGETARCH says what to "
+        "produce; the final stage only copies, so no foreign program runs during the build.",
+        (Proof(NB05, (), "BUILDPLATFORM/TARGETARCH against emulation"),
+         Proof(PLATFORM_ARGS, (), "BUILDPLATFORM and TARGETARCH")),
+        "A stage runs on the platform its FROM resolves to; `--platform=` on a FROM can pin it to the build "
+        "machine's.",
+        "FROM --platform=$BUILDPLATFORM busybox AS build\nARG TARGETARCH\nRUN echo \"$TARGETARCH\" > /arch\n"
+        "FROM busybox\nCOPY --from=build /arch /arch\nCMD [\"cat\", \"/arch\"]",
+        task=Task("cross-stage", PLATFORMS, outputs=(("linux/amd64", "amd64"), ("linux/arm64", "arm64")),
+                  native_stages=True)),
+    Question(
+        "q-repro-epoch", "value",
+        "Which environment variable pins the timestamps BuildKit writes into an image's config (buildx passes it "
+        "from your shell as a build arg)?",
+        ("05",),
+        "SOURCE_DATE_EPOCH, the reproducible-builds.org convention: BuildKit uses it for the config's and the "
+        "history's created times and the index's created annotation.",
+        (Proof(NB05, (), "reproducible digests"), Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH pins")),
+        "It is the reproducible-builds.org convention: a number of seconds since 1970.",
+        "SOURCE_DATE_EPOCH",
+        accept=("SOURCE_DATE_EPOCH", "$SOURCE_DATE_EPOCH")),
+    Question(
+        "q-stitch", "command",
+        "`$REGISTRY/practice:stitch-amd64` and `$REGISTRY/practice:stitch-arm64` are single-platform images the lab "
+        "pushes for you. Write the command that publishes `$REGISTRY/practice:stitched`, an index of both, without "
+        "building anything.",
+        ("06",),
+        "imagetools create reads each source's manifests and pushes an index of descriptors pointing at the same "
+        "digests: nothing is rebuilt or uploaded again.",
+        (Proof(NB06, (), "imagetools create, docker manifest create"),
+         Proof(NB04, ("04-34",), "BuildKit is not the only way to build an index")),
+        "buildx has a tool that writes an index from images already in a registry (notebook 04, 'Not only BuildKit').",
+        "docker buildx imagetools create -t $REGISTRY/practice:stitched $REGISTRY/practice:stitch-amd64 "
+        "$REGISTRY/practice:stitch-arm64",
+        task=Task("stitched", PLATFORMS, commands=(("buildx", "imagetools", "create"),),
+                  sources=(("stitch-amd64", "linux/amd64"), ("stitch-arm64", "linux/arm64")))),
+    Question(
+        "q-manifest-create", "choice",
+        "`docker manifest create demo:multi demo:amd64 demo:arm64`, right after building both images on the "
+        "classic daemon (nothing pushed), fails. Why?",
+        ("06",),
+        "docker manifest reads each source's manifest from its registry, not from the engine's image store (on this "
+        "lab's classic daemon it says `no such manifest`): push the single-platform images first, then create and "
+        "push the list.",
+        (Proof(NB06, (), "docker manifest create"),),
+        "Where does `docker manifest` read the images it lists from?",
+        "(a)",
+        options=("`docker manifest` reads the sources from a registry: they must be pushed first",
+                 "it needs the containerd image store to read images from the engine",
+                 "it needs a BuildKit builder with the docker-container driver",
+                 "it accepts only OCI indexes as sources, not single images"),
+        accept=("a",)),
+)
+
+QUESTIONS: tuple[Question, ...] = INTERVIEW + EXERCISES
+BY_ID = {question.id: question for question in QUESTIONS}
+
+
+def asked_in(notebook: str) -> list[Question]:
+    """The questions a notebook asks ("01" … "07"), in bank order."""
+    return [question for question in QUESTIONS if notebook in question.asked_in]

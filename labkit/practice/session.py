@@ -1,0 +1,94 @@
+"""One learner's tries: what to tell them about each answer.
+
+Right: why, and the notebook output that proves it. Wrong: what is wrong with this answer, the same proof to go
+and read, and a hint, from the first wrong try on. The answer itself is never shown. Nothing here raises at the
+learner: an answer that cannot be checked says why in two lines.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.docker.endpoints import Endpoints
+from labkit.errors import LabError
+from labkit.practice import answers, commands, dockerfiles
+from labkit.practice.bank import BY_ID
+from labkit.practice.model import Feedback, Question, Verdict
+
+HOW = {"choice": "a letter, such as \"a\"", "value": "a value, in quotes", "command": "the command, in quotes",
+       "dockerfile": "the Dockerfile, in triple quotes"}
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """What command and Dockerfile answers run on: the lab's engine and its build folder (step 1's Dockerfile)."""
+
+    endpoints: Endpoints
+    workdir: Path
+
+
+def unanswered(given: object) -> bool:
+    """True for the placeholder the learner has not replaced yet (`...`), or nothing at all."""
+    return given is Ellipsis or given is None or (isinstance(given, str) and given.strip() in ("", "..."))
+
+
+def proof_text(question: Question, shows: bool = True) -> str:
+    """Where the proof is, as one line; with what each output shows once the answer is right (it could give it away)."""
+    return "; ".join(proof.text() if shows else proof.where() for proof in question.proof)
+
+
+class Session:
+    """Counts each question's wrong tries; turns an answer into feedback."""
+
+    def __init__(self, workspace: Callable[[], Workspace] | None = None) -> None:
+        self.workspace = workspace
+        self.tries: Counter[str] = Counter()
+        self.right: set[str] = set()
+
+    def verdict(self, question: Question, given: object) -> Verdict:
+        """Check one answer with its kind's checker."""
+        if question.kind == "choice":
+            return answers.check_choice(question, given)
+        if question.kind == "value":
+            return answers.check_value(question, given)
+        if not isinstance(given, str):
+            return Verdict(False, f"Write the {question.kind} as a string, in quotes.", usable=False)
+        if question.kind == "dockerfile" and question.task is not None:  # what is wrong on paper needs no engine
+            said = dockerfiles.problem(given, question.task.native_stages)
+            if said:
+                return Verdict(False, said)
+        if self.workspace is None:
+            return Verdict(False, "This answer runs on the lab's engine, and none is open here.", usable=False)
+        where = self.workspace()
+        check = commands.check if question.kind == "command" else dockerfiles.check
+        return check(question, given, where.endpoints, where.workdir)
+
+    def answer(self, question_id: str, given: object) -> Feedback:
+        """The feedback for one answer; a wrong try counts, an unusable or unchecked one does not."""
+        question = BY_ID.get(question_id)
+        if question is None:
+            return Feedback(question_id, "unknown", (f"[?] {question_id}: there is no such question. "
+                                                     "`labkit quiz --json` lists them.",))
+        if unanswered(given):
+            line = (f"[ ] {question_id}: not answered yet. Replace {question.placeholder} with your answer "
+                    f"({HOW[question.kind]}), then run this cell again.")
+            return Feedback(question_id, "unanswered", (line,))
+        try:
+            verdict = self.verdict(question, given)
+        except LabError as error:
+            return Feedback(question_id, "unusable", (f"[?] {question_id}: the lab could not check this answer: "
+                                                      f"{error.what}", f"  try: {error.next_step}"))
+        if not verdict.usable:
+            return Feedback(question_id, "unusable", (f"[?] {question_id}: {verdict.why}",
+                                                      "  (not counted as a try: change the answer and run it again)"))
+        if verdict.right:
+            self.right.add(question_id)
+            return Feedback(question_id, "right", (f"[RIGHT] {question_id}", f"  why:   {verdict.why}",
+                                                   f"  proof: {proof_text(question)}"), self.tries[question_id])
+        self.tries[question_id] += 1
+        tries = self.tries[question_id]
+        return Feedback(question_id, "wrong", (f"[WRONG] {question_id} (try {tries})", f"  why:   {verdict.why}",
+                                               f"  see:   {proof_text(question, shows=False)}", f"  hint:  {question.hint}"), tries)
