@@ -318,7 +318,6 @@ def base_platforms(lab: Lab) -> list[str]:
 
 def build_every(lab: Lab, platforms: Sequence[str]) -> PushResult:
     """The experiment's Dockerfile built and pushed for every platform given (demo:every)."""
-    lab.ensure_dockerfile()
     return every_variant.build_every(lab.endpoints, lab.workdir, tuple(platforms))
 
 
@@ -339,7 +338,6 @@ def exec_format_error(lab: Lab, platform: str = "linux/arm64") -> ExecFormatDemo
 
 def load_two_platforms(lab: Lab, context: str) -> LoadAttempt:
     """`docker buildx build --platform linux/amd64,linux/arm64 -t demo:loaded --load .` on one of the lab's contexts."""
-    lab.ensure_dockerfile()
     return load_build.load(lab.endpoints, lab.workdir, context)
 
 
