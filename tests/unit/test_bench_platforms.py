@@ -23,3 +23,8 @@ def test_every_phase_of_a_captured_build_took_some_time_and_the_client_the_rest(
 def test_overlapping_steps_count_once() -> None:
     assert platforms._union([(0.0, 1.0), (0.5, 1.5), (3.0, 4.0)]) == 2.5
     assert platforms._time("2026-11-30T10:57:48.039869832Z") - platforms._time("2026-11-30T10:57:48Z") < 0.04
+
+
+def test_the_fit_splits_fixed_and_per_platform_time() -> None:
+    fixed, per_platform = platforms._fit({2: 1.0, 4: 1.5, 8: 2.5})
+    assert (round(fixed, 6), round(per_platform, 6)) == (0.5, 0.25)
