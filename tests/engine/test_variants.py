@@ -11,6 +11,7 @@ import pytest
 from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
 from labkit.experiment import DOCKERFILE
+from labkit.results import PushResult
 from labkit.settings import DEBIAN_PLATFORMS, Settings
 from labkit.steps import cross_build, every_variant, exec_format, load_build, reproducible
 from labkit.system import binfmt
@@ -19,22 +20,27 @@ UNAME = {"linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm/v5": "arm
          "linux/386": "x86_64", "linux/ppc64le": "ppc64le", "linux/riscv64": "riscv64", "linux/s390x": "s390x"}
 
 
-@pytest.fixture(scope="module")
-def every_tag() -> str:
-    return f"every-{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture()
 def workdir(tmp_path: Path) -> Path:
     (tmp_path / "Dockerfile").write_text(DOCKERFILE)
     return tmp_path
 
 
-def test_every_platform_of_the_base_image_builds_and_each_variant_runs(lab: Endpoints, settings: Settings,
-                                                                         workdir: Path, every_tag: str) -> None:
-    platforms = tuple(DEBIAN_PLATFORMS[arch] for arch in settings.base_arches)
-    pushed = every_variant.build_every(lab, workdir, platforms, tag=every_tag)
+@pytest.fixture(scope="module")
+def every(lab: Endpoints, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, PushResult]:
+    """The experiment's image built and pushed for every platform of the base image, under a tag of its own."""
+    folder = tmp_path_factory.mktemp("every")
+    (folder / "Dockerfile").write_text(DOCKERFILE)
+    tag = f"every-{uuid.uuid4().hex[:8]}"
+    pushed = every_variant.build_every(lab, folder, tuple(DEBIAN_PLATFORMS[arch] for arch in settings.base_arches), tag)
     assert pushed.result.succeeded, pushed.result.stderr
+    return tag, pushed
+
+
+def test_every_platform_of_the_base_image_builds_and_each_variant_runs(lab: Endpoints, settings: Settings,
+                                                                         every: tuple[str, PushResult]) -> None:
+    platforms = tuple(DEBIAN_PLATFORMS[arch] for arch in settings.base_arches)
+    every_tag, pushed = every
     runs = {run.platform: run for run in every_variant.run_every(lab, pushed.image_ref, every_tag)}
     assert {platform: run.uname for platform, run in runs.items()} == {p: UNAME[p] for p in platforms}
     assert [p for p, run in runs.items() if not run.emulator] == [p for p in platforms if p in ("linux/amd64", "linux/386")]
@@ -45,7 +51,8 @@ def test_every_platform_of_the_base_image_builds_and_each_variant_runs(lab: Endp
 
 
 def test_exec_format_error_without_an_emulator_and_its_fix_leave_the_machine_alone(lab: Endpoints, tmp_path: Path,
-                                                                                    every_tag: str) -> None:
+                                                                                    every: tuple[str, PushResult]) -> None:
+    every_tag = every[0]
     before = binfmt.entries()
     demo = exec_format.exec_format_error(lab, tmp_path, "linux/arm64", every_tag)
     assert demo.without.return_code == 126 and "Exec format error" in demo.without.stdout
