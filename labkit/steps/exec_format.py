@@ -30,7 +30,8 @@ def exec_format_error(endpoints: Endpoints, folder: Path, platform: str = "linux
     before = binfmt.entries()
     entry = binfmt.interpreter_for(binary[:64], before)
     if entry is None:
-        raise LabError(f"This machine runs {platform} binaries itself: no binfmt_misc entry matches them.",
+        raise LabError(f"No binfmt_misc entry of this machine matches {platform} binaries: the kernel runs them "
+                       "itself, or no emulator is registered here (then its variant already failed in the table above).",
                        "Pick a platform whose variant ran through QEMU in the table above, e.g. linux/arm64.")
     folder.mkdir(parents=True, exist_ok=True)
     program = folder / "busybox"

@@ -98,7 +98,12 @@ def run_private(folder: Path, argv: Sequence[str], register: Sequence[BinfmtEntr
     steps += [f"ls {BINFMT_MISC}", shlex.join(argv)]
     script = "\n".join(steps)
     command = ["unshare", "--user", "--map-root-user", "--mount", "--fork", "sh", "-c", script]
-    result = subprocess.run(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    try:
+        result = subprocess.run(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                check=False)
+    except FileNotFoundError:
+        raise LabError("`unshare` is not installed, so no user namespace can be made here.",
+                       "Install util-linux (`apt-get install util-linux`) and run the cell again.") from None
     if "mount:" in result.stdout or "unshare:" in result.stdout:
         raise LabError(f"A user namespace with its own binfmt_misc could not be made: {result.stdout.strip()[-300:]}",
                        "Check that user namespaces are allowed here (`unshare --user --map-root-user true`).")
