@@ -362,6 +362,6 @@ def repro_push(lab: Lab, name: str) -> str:
     return reproducible.push(lab.endpoints, lab.settings.work_dir / "repro", name)
 
 
-def provenance_differences(lab: Lab, first: ReproBuild, second: ReproBuild) -> list[str]:
+def provenance_differences(first: ReproBuild, second: ReproBuild) -> list[str]:
     """The fields of two builds' provenance attestations that differ (dotted paths)."""
-    return reproducible.differing_fields(first, second, lab.settings.work_dir / "repro")
+    return reproducible.differing_fields(first, second)

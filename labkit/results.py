@@ -368,5 +368,6 @@ class ReproBuild:
 
     prune: CommandResult
     result: CommandResult
+    layout: Path  # the OCI layout the build wrote (a tar file)
     index: IndexReport  # read from the layout, not from a registry
     top_layer_times: tuple[tuple[str, int], ...]  # (platform, newest file time in the image's last layer)

@@ -71,7 +71,7 @@ def build(endpoints: Endpoints, folder: Path, name: str, platforms: tuple[str, .
                                        found.index_bytes, found.manifests())
     times = tuple((entry.platform, layout.newest_file_time(found.blobs[entry.layers[-1].digest]))
                   for entry in report.entries if entry.kind == "image" and entry.layers)
-    return ReproBuild(prune, result, report, times)
+    return ReproBuild(prune, result, dest, report, times)
 
 
 def push(endpoints: Endpoints, folder: Path, name: str, tag: str = TAG) -> str:
@@ -82,10 +82,10 @@ def push(endpoints: Endpoints, folder: Path, name: str, tag: str = TAG) -> str:
     return served.digest if served is not None else ""
 
 
-def differing_fields(first: ReproBuild, second: ReproBuild, folder: Path) -> list[str]:
+def differing_fields(first: ReproBuild, second: ReproBuild) -> list[str]:
     """The fields of the two builds' provenance statements that differ, as dotted paths (values left out)."""
     def statements(build: ReproBuild) -> list[object]:
-        found = layout.read(folder / build.index.image_ref)
+        found = layout.read(build.layout)
         return [json.loads(found.blobs[layer.digest]) for entry in build.index.entries if entry.kind == "attestation"
                 for layer in entry.layers]
 
