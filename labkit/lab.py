@@ -302,6 +302,10 @@ def show_mermaid(source: str) -> None:
 
 # --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests ------
 
+__all__ += ["EVERY_TAG", "REPRO_EPOCH", "base_platforms", "build_every", "build_times", "compare_table", "exec_format_error",
+            "file_times", "image_exporter_rewrite", "load_two_platforms", "provenance_differences", "repro_build", "repro_push",
+            "run_default", "run_every", "same_index_line", "timed_build", "variants_table"]
+
 variants_table = variants.variants_table
 build_times = variants.build_times
 compare_table = variants.compare_table

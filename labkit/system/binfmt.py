@@ -20,7 +20,8 @@ from pathlib import Path
 from labkit.errors import LabError
 from labkit.system.userns import ROOT, BinfmtEntry, binfmt_entry
 
-__all__ = ["BinfmtEntry", "PrivateRun", "elf_machine", "entries", "interpreter_for", "register_line", "run_private"]
+__all__ = ["BINFMT_MISC", "ELF_MACHINES", "PRIVATE_INSTANCE", "BinfmtEntry", "PrivateRun", "elf_machine", "entries",
+           "interpreter_for", "kernel_version", "matches", "register_line", "run_private"]
 
 BINFMT_MISC = "/proc/sys/fs/binfmt_misc"
 PRIVATE_INSTANCE = (6, 7)  # the first kernel that lets a user namespace mount binfmt_misc
