@@ -303,7 +303,7 @@ def show_mermaid(source: str) -> None:
 # --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests ------
 
 __all__ += ["EVERY_TAG", "REPRO_EPOCH", "base_platforms", "build_every", "build_times", "compare_table", "exec_format_error",
-            "file_times", "image_exporter_rewrite", "load_two_platforms", "provenance_differences", "repro_build", "repro_push",
+            "file_times", "image_exporter_rewrite", "load_two_platforms", "provenance_differences", "repro_push", "repro_twice",
             "run_default", "run_every", "same_index_line", "timed_build", "variants_table"]
 
 variants_table = variants.variants_table
@@ -355,10 +355,11 @@ def image_exporter_rewrite(lab: Lab) -> tuple[CommandResult, list[str]]:
     return reproducible.image_exporter(lab.endpoints, lab.settings.work_dir / "repro")
 
 
-def repro_build(lab: Lab, name: str, rewrite_timestamp: bool = True, provenance: bool = False) -> ReproBuild:
-    """From a clean builder cache, `SOURCE_DATE_EPOCH=0 docker buildx build … --output type=oci,dest=NAME.tar`."""
-    return reproducible.build(lab.endpoints, lab.settings.work_dir / "repro", name,
-                              rewrite_timestamp=rewrite_timestamp, provenance=provenance)
+def repro_twice(lab: Lab, names: tuple[str, str], rewrite_timestamp: bool = True,
+                provenance: bool = False) -> tuple[ReproBuild, ReproBuild]:
+    """Twice, from a clean builder cache: `SOURCE_DATE_EPOCH=0 docker buildx build … --output type=oci,dest=NAME.tar`."""
+    return reproducible.build_twice(lab.endpoints, lab.settings.work_dir / "repro", names,
+                                    rewrite_timestamp=rewrite_timestamp, provenance=provenance)
 
 
 def repro_push(lab: Lab, name: str) -> str:

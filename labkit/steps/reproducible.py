@@ -9,6 +9,7 @@ docs/build-repro.md).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from labkit.docker.commands import error_lines, run_docker
@@ -72,6 +73,19 @@ def build(endpoints: Endpoints, folder: Path, name: str, platforms: tuple[str, .
     times = tuple((entry.platform, layout.newest_file_time(found.blobs[entry.layers[-1].digest]))
                   for entry in report.entries if entry.kind == "image" and entry.layers)
     return ReproBuild(prune, result, dest, report, times)
+
+
+def build_twice(endpoints: Endpoints, folder: Path, names: tuple[str, str], platforms: tuple[str, ...] = PLATFORMS,
+                rewrite_timestamp: bool = True, provenance: bool = False) -> tuple[ReproBuild, ReproBuild]:
+    """The same build twice, each from an empty builder cache.
+
+    A layer's tar headers keep file times in whole seconds: without `rewrite-timestamp`, two builds within one second
+    could write the same times by chance, so the second then starts in a later second than the first ended.
+    """
+    first = build(endpoints, folder, names[0], platforms, rewrite_timestamp, provenance)
+    if not rewrite_timestamp:
+        time.sleep(1.0 - time.time() % 1.0)
+    return first, build(endpoints, folder, names[1], platforms, rewrite_timestamp, provenance)
 
 
 def push(endpoints: Endpoints, folder: Path, name: str, tag: str = TAG) -> str:

@@ -82,14 +82,14 @@ def test_the_emulated_run_step_runs_the_targets_code_and_the_cross_one_the_build
 def test_two_builds_from_an_empty_cache_give_one_digest_unless_time_gets_in(lab: Endpoints, tmp_path: Path) -> None:
     refused, error = reproducible.image_exporter(lab, tmp_path)
     assert not refused.succeeded and 'exporter option "rewrite-timestamp" conflicts with "unpack"' in error[-1]
-    first, second = (reproducible.build(lab, tmp_path, name) for name in ("a", "b"))
+    first, second = reproducible.build_twice(lab, tmp_path, ("a", "b"))
     assert first.index.served_digest == second.index.served_digest and first.index.platforms() == ["linux/amd64", "linux/arm64"]
     assert all(newest == 0 for _, newest in first.top_layer_times)
     assert reproducible.push(lab, tmp_path, "a", tag=f"repro-{uuid.uuid4().hex[:8]}") == first.index.served_digest
-    timed = [reproducible.build(lab, tmp_path, name, rewrite_timestamp=False) for name in ("c", "d")]
+    timed = reproducible.build_twice(lab, tmp_path, ("c", "d"), rewrite_timestamp=False)
     assert timed[0].index.served_digest != timed[1].index.served_digest
     assert all(newest > 0 for _, newest in timed[0].top_layer_times)
-    attested = [reproducible.build(lab, tmp_path, name, provenance=True) for name in ("e", "f")]
+    attested = reproducible.build_twice(lab, tmp_path, ("e", "f"), provenance=True)
     assert attested[0].index.served_digest != attested[1].index.served_digest
     assert attested[0].index.platforms() == attested[1].index.platforms() == first.index.platforms()
     assert "predicate.metadata.buildStartedOn" in reproducible.differing_fields(attested[0], attested[1])
