@@ -25,7 +25,7 @@ LAB_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/etc/jupyter JUPYTER_CONFIG_DIR=$(CURDIR
 UP_LOG    := build/labkit-up.log
 UP_STATUS := build/labkit-up.status
 
-.PHONY: setup lock chromium up down status lab test unit lint run outputs bench-up bench-steps bench-first soak help
+.PHONY: setup lock chromium up down status lab test unit lint run outputs bench-up bench-steps bench-first bench-platforms soak help
 
 help:
 	@echo "make lab       set everything up, start the sandbox, open JupyterLab on 127.0.0.1"
@@ -38,6 +38,7 @@ help:
 	@echo "make bench-up  benchmark cold and warm 'labkit up' and memory"
 	@echo "make bench-steps  steps 2-4 through labkit vs raw docker, and 'make run' warm"
 	@echo "make bench-first  a fresh clone to notebook 00 in JupyterLab (cold), then the whole lab (warm)"
+	@echo "make bench-platforms  build and push for 2, 4 and 8 platforms from an empty builder cache, and where the time goes"
 	@echo "make soak ROUNDS=N  N rounds of up, whole lab, down, with random faults injected"
 
 $(STAMP): pyproject.toml $(LOCK)
@@ -139,6 +140,10 @@ bench-up: setup
 
 bench-steps: up
 	$(BIN)/python -m bench.steps
+
+# ROUNDS=N interleaved rounds (default 5); each build starts from an empty builder cache.
+bench-platforms: up
+	$(BIN)/python -m bench.platforms
 
 # Needs nothing of this checkout but git: it clones the repository and installs into the clone.
 bench-first:

@@ -7,7 +7,7 @@ Every notebook imports this module and nothing else of labkit (`import labkit.la
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,17 +34,32 @@ from labkit.results import (
     BuilderTrap,
     CommandResult,
     DockerfileResult,
+    ExecFormatDemo,
     ImageStore,
     IndexReport,
+    LoadAttempt,
     Prediction,
     PushResult,
+    ReproBuild,
     StepId,
+    TimedBuild,
+    VariantRun,
     Versions,
 )
 from labkit.settings import Settings
-from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+from labkit.steps import (
+    cross_build,
+    default_build,
+    dockerfile,
+    every_variant,
+    exec_format,
+    inspect_index,
+    load_build,
+    multiarch_build,
+    reproducible,
+)
 from labkit.versions import oci_by_default, vendored_buildkit
-from labkit.views import diagram, frames, text
+from labkit.views import diagram, frames, text, variants
 
 __all__ = ["DOCKER_LIST", "OCI_INDEX", "PLATFORMS", "STEP2_ERROR", "Lab", "builder_path", "builders_table", "chosen_builder",
            "digest_proof", "index_diagram", "index_summary", "index_table", "open_lab", "show", "show_mermaid", "trap_text",
@@ -340,3 +355,75 @@ def practice_ready(notebook: str) -> bool:
     """True when every question the notebook asks is in the lab's bank, with a proof and a hint."""
     asked = bank.asked_in(notebook)
     return bool(asked) and all(question.proof and question.hint for question in asked)
+
+
+# --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests ------
+
+__all__ += ["EVERY_TAG", "REPRO_EPOCH", "base_platforms", "build_every", "build_times", "compare_table", "exec_format_error",
+            "file_times", "image_exporter_rewrite", "load_two_platforms", "provenance_differences", "repro_push", "repro_twice",
+            "run_default", "run_every", "same_index_line", "timed_build", "variants_table"]
+
+variants_table = variants.variants_table
+build_times = variants.build_times
+compare_table = variants.compare_table
+same_index_line = variants.same_index_line
+file_times = variants.file_times
+REPRO_EPOCH = int(reproducible.EPOCH)
+EVERY_TAG = every_variant.EVERY_TAG
+
+
+def base_platforms(lab: Lab) -> list[str]:
+    """The platforms of the index `FROM busybox` resolves to, in its order."""
+    return lab.base_image().platforms()
+
+
+def build_every(lab: Lab, platforms: Sequence[str]) -> PushResult:
+    """The experiment's Dockerfile built and pushed for every platform given (demo:every)."""
+    return every_variant.build_every(lab.endpoints, lab.workdir, tuple(platforms))
+
+
+def run_every(lab: Lab, ref: str) -> list[VariantRun]:
+    """Each variant of demo:every run with `uname -m`, and the binfmt_misc entry that ran it."""
+    return every_variant.run_every(lab.endpoints, ref)
+
+
+def run_default(lab: Lab, ref: str) -> tuple[CommandResult, CommandResult]:
+    """`docker run IMAGE uname -m` without `--platform`, and the platform of the image it picked."""
+    return every_variant.run_default(lab.endpoints, ref)
+
+
+def exec_format_error(lab: Lab, platform: str = "linux/arm64") -> ExecFormatDemo:
+    """A variant's /bin/busybox run where no emulator is registered, then with the machine's entry registered there."""
+    return exec_format.exec_format_error(lab.endpoints, lab.settings.work_dir / "exec-format", platform)
+
+
+def load_two_platforms(lab: Lab, context: str) -> LoadAttempt:
+    """`docker buildx build --platform linux/amd64,linux/arm64 -t demo:loaded --load .` on one of the lab's contexts."""
+    return load_build.load(lab.endpoints, lab.workdir, context)
+
+
+def timed_build(lab: Lab, kind: str) -> TimedBuild:
+    """The `RUN` step for two platforms, `emulated` (in each target's stage) or `cross` (in the build platform's)."""
+    return cross_build.build(lab.endpoints, lab.settings.work_dir / kind, kind)
+
+
+def image_exporter_rewrite(lab: Lab) -> tuple[CommandResult, list[str]]:
+    """`rewrite-timestamp=true` on the image exporter of the engine's own builder, and its error lines."""
+    return reproducible.image_exporter(lab.endpoints, lab.settings.work_dir / "repro")
+
+
+def repro_twice(lab: Lab, names: tuple[str, str], rewrite_timestamp: bool = True,
+                provenance: bool = False) -> tuple[ReproBuild, ReproBuild]:
+    """Twice, from a clean builder cache: `SOURCE_DATE_EPOCH=0 docker buildx build … --output type=oci,dest=NAME.tar`."""
+    return reproducible.build_twice(lab.endpoints, lab.settings.work_dir / "repro", names,
+                                    rewrite_timestamp=rewrite_timestamp, provenance=provenance)
+
+
+def repro_push(lab: Lab, name: str) -> str:
+    """Push the layout NAME.tar to the lab's registry as demo:repro; the digest the registry serves it under."""
+    return reproducible.push(lab.endpoints, lab.settings.work_dir / "repro", name)
+
+
+def provenance_differences(first: ReproBuild, second: ReproBuild) -> list[str]:
+    """The fields of two builds' provenance attestations that differ (dotted paths)."""
+    return reproducible.differing_fields(first, second)

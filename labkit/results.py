@@ -313,3 +313,61 @@ class IndexReport:
         """True when there is one attestation per image manifest, each naming the manifest it is about."""
         images = {e.manifest.digest for e in self.entries if e.kind == "image"}
         return images != set() and {e.describes for e in self.entries if e.kind == "attestation"} == images
+
+
+# --- every variant, emulation and cross builds, reproducible digests ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantRun:
+    """One variant of an image run with `uname -m`, and what the kernel handed its machine code to."""
+
+    platform: str
+    machine_code: str  # what the ELF header of the variant's /bin/busybox says it is for (`AArch64`, …)
+    uname: str  # what `uname -m` printed in the container
+    emulator: str  # the binfmt_misc entry that matched the binary ('' when the kernel ran it itself)
+    flags: str  # that entry's flags
+    interpreter: str  # the program it names, links resolved
+    result: CommandResult
+
+
+@dataclass(frozen=True)
+class ExecFormatDemo:
+    """A variant's binary run where no emulator is registered (a binfmt_misc of its own), then with one registered."""
+
+    platform: str
+    emulator: str  # the machine's entry whose magic, mask, interpreter and flags were registered in the private one
+    without: CommandResult
+    with_emulator: CommandResult
+    machine_entries_before: tuple[str, ...]  # the machine's own binfmt_misc entries, before and after: untouched
+    machine_entries_after: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoadAttempt:
+    """`docker buildx build --platform a,b --load` on one engine, and the loaded variants run with `--pull never`."""
+
+    result: CommandResult
+    error: tuple[str, ...]
+    runs: tuple[CommandResult, ...]
+
+
+@dataclass(frozen=True)
+class TimedBuild:
+    """A build-and-push, how long it took, and what each of its variants prints."""
+
+    result: CommandResult
+    seconds: float
+    dockerfile: str
+    runs: tuple[CommandResult, ...]
+
+
+@dataclass(frozen=True)
+class ReproBuild:
+    """One build exported as an OCI layout from a clean builder cache: its index and the file times of its top layers."""
+
+    prune: CommandResult
+    result: CommandResult
+    layout: Path  # the OCI layout the build wrote (a tar file)
+    index: IndexReport  # read from the layout, not from a registry
+    top_layer_times: tuple[tuple[str, int], ...]  # (platform, newest file time in the image's last layer)

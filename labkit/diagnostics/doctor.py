@@ -88,6 +88,10 @@ def predict_notebooks(facts: Facts, steps: list[Prediction]) -> list[NotebookPre
     rows.append(NotebookPrediction("03_the_build_that_works", "busybox; a multi-platform builder; QEMU", *three))
     rows.append(NotebookPrediction("04_inspect_the_index", "what step 3 pushes", *(three if three[0] != "succeeds" else
                                    ("succeeds", "it builds and pushes what it needs when step 3 has not"))))
+    rows.append(NotebookPrediction("05_every_variant", "busybox; a multi-platform builder; QEMU for every other "
+                                   "platform; Linux 6.7+ for a binfmt_misc of its own", *(three if three[0] != "succeeds" else
+                                   ("succeeds", f"a builder that can build several platforms; {len(facts.qemu)} QEMU "
+                                    "emulators registered"))))
     return rows
 
 

@@ -116,6 +116,9 @@ class BinfmtEntry:
     enabled: bool
     interpreter: str
     flags: str
+    offset: int = 0  # where the magic bytes sit in a file (entries that match by magic)
+    magic: bytes = b""
+    mask: bytes = b""
 
     @property
     def fix_binary(self) -> bool:
@@ -127,8 +130,10 @@ def parse_binfmt(name: str, text: str) -> BinfmtEntry:
     """An entry from the text of /proc/sys/fs/binfmt_misc/NAME."""
     lines = text.splitlines()
     fields = dict(line.split(" ", 1) for line in lines[1:] if " " in line)
+    magic = bytes.fromhex(fields.get("magic", "").strip())
     return BinfmtEntry(name, bool(lines) and lines[0].strip() == "enabled", fields.get("interpreter", "").strip(),
-                       fields.get("flags:", "").strip())
+                       fields.get("flags:", "").strip(), int(fields.get("offset", "0").strip() or 0), magic,
+                       bytes.fromhex(fields.get("mask", "").strip()) if "mask" in fields else b"\xff" * len(magic))
 
 
 def binfmt_entry(name: str, root: Path = ROOT) -> BinfmtEntry | None:

@@ -52,6 +52,7 @@ EXPECTED = {
     "02_the_build_that_fails.ipynb": {"platform", "step 2 error", "verified", "unanswered"},
     "03_the_build_that_works.ipynb": {"platform", "media type", "verified", "unanswered"},
     "04_inspect_the_index.ipynb": {"platform", "media type", "verified", "unanswered"},
+    "05_every_variant.ipynb": {"platform", "media type", "verified", "unanswered"},
     "07_interview_practice.ipynb": {"verified", "unanswered"},
 }
 # The mime types nbval compares in a display_data or execute_result output (library-notes.md).

@@ -1,0 +1,112 @@
+"""binfmt_misc: which registered interpreter the kernel hands a binary to, and a private, empty instance of it.
+
+The kernel compares the first bytes of a file it is asked to run with every enabled entry's magic (under its mask);
+the first entry that matches names the interpreter (QEMU, for another architecture's ELF files). No entry matching
+means the kernel runs the file itself, or refuses it with ENOEXEC: `exec format error`.
+
+Since Linux 6.7 a user namespace can mount a binfmt_misc instance of its own. It starts empty and the kernel uses it,
+not the machine's, for every process in that namespace: a machine with no emulator registered, made without touching
+the machine's own entries (nothing is written outside the new namespace, which ends with its last process).
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.errors import LabError
+from labkit.system.userns import ROOT, BinfmtEntry, binfmt_entry
+
+__all__ = ["BINFMT_MISC", "ELF_MACHINES", "PRIVATE_INSTANCE", "BinfmtEntry", "PrivateRun", "elf_machine", "entries",
+           "interpreter_for", "kernel_version", "matches", "register_line", "run_private"]
+
+BINFMT_MISC = "/proc/sys/fs/binfmt_misc"
+PRIVATE_INSTANCE = (6, 7)  # the first kernel that lets a user namespace mount binfmt_misc
+
+# ELF e_machine numbers of the architectures Debian builds busybox-static for (the ELF specification's names).
+ELF_MACHINES = {3: "Intel 80386", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 22: "S/390", 40: "ARM", 62: "x86-64",
+                183: "AArch64", 243: "RISC-V", 258: "LoongArch"}
+
+
+def entries(root: Path = ROOT) -> list[BinfmtEntry]:
+    """Every entry registered in binfmt_misc, by name (none when binfmt_misc is not mounted)."""
+    folder = root / BINFMT_MISC.lstrip("/")
+    names = sorted(p.name for p in folder.iterdir() if p.name not in ("register", "status")) if folder.is_dir() else []
+    found = [binfmt_entry(name, root) for name in names]
+    return [entry for entry in found if entry is not None]
+
+
+def matches(entry: BinfmtEntry, header: bytes) -> bool:
+    """True when the kernel would hand a file starting with `header` to this entry's interpreter."""
+    if not entry.enabled or not entry.magic:
+        return False
+    window = header[entry.offset:entry.offset + len(entry.magic)]
+    if len(window) < len(entry.magic):
+        return False
+    return all(b & m == want & m for b, m, want in zip(window, entry.mask, entry.magic, strict=True))
+
+
+def interpreter_for(header: bytes, registered: Sequence[BinfmtEntry]) -> BinfmtEntry | None:
+    """The entry whose interpreter runs a file starting with `header`; None when the kernel runs it alone."""
+    return next((entry for entry in registered if matches(entry, header)), None)
+
+
+def elf_machine(header: bytes) -> str:
+    """What an ELF header says the file's machine code is for (`AArch64`, `x86-64`, …); '' for other files."""
+    if header[:4] != b"\x7fELF" or len(header) < 20:
+        return ""
+    number = int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
+    return ELF_MACHINES.get(number, f"e_machine {number}")
+
+
+def register_line(entry: BinfmtEntry) -> str:
+    """The line written to binfmt_misc's `register` file that makes the same entry (name, magic, mask, flags)."""
+    def escaped(data: bytes) -> str:
+        return "".join(f"\\x{byte:02x}" for byte in data)
+    flags = "".join(flag for flag in entry.flags if flag in "POCF")
+    return f":{entry.name}:M:{entry.offset}:{escaped(entry.magic)}:{escaped(entry.mask)}:{entry.interpreter}:{flags}"
+
+
+@dataclass(frozen=True)
+class PrivateRun:
+    """A command run in a user namespace with a binfmt_misc instance of its own, and what it printed."""
+
+    command: str  # as typed in the folder, which is shown as the current one
+    return_code: int
+    output: str  # stdout and stderr, in order
+
+
+def kernel_version(release: str) -> tuple[int, int]:
+    """(major, minor) of a kernel release string such as 6.18.44-fc."""
+    parts = release.split(".")
+    try:
+        return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
+    except (IndexError, ValueError):
+        return (0, 0)
+
+
+def run_private(folder: Path, argv: Sequence[str], register: Sequence[BinfmtEntry] = (), release: str = "") -> PrivateRun:
+    """Run argv in `folder` inside a new user and mount namespace whose binfmt_misc holds only `register`."""
+    release = release or Path("/proc/sys/kernel/osrelease").read_text().strip()
+    if kernel_version(release) < PRIVATE_INSTANCE:
+        raise LabError(f"This kernel ({release}) cannot give a user namespace a binfmt_misc of its own (Linux 6.7 can).",
+                       "Run this part of the notebook on a newer kernel; the rest of the notebook does not need it.")
+    steps = [f"mount -t binfmt_misc binfmt_misc {BINFMT_MISC}"]
+    steps += [f'printf "%s\\n" "{register_line(entry)}" > {BINFMT_MISC}/register' for entry in register]
+    steps += [f"ls {BINFMT_MISC}", shlex.join(argv)]
+    script = "\n".join(steps)
+    command = ["unshare", "--user", "--map-root-user", "--mount", "--fork", "sh", "-c", script]
+    try:
+        result = subprocess.run(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                check=False)
+    except FileNotFoundError:
+        raise LabError("`unshare` is not installed, so no user namespace can be made here.",
+                       "Install util-linux (`apt-get install util-linux`) and run the cell again.") from None
+    if "mount:" in result.stdout or "unshare:" in result.stdout:
+        raise LabError(f"A user namespace with its own binfmt_misc could not be made: {result.stdout.strip()[-300:]}",
+                       "Check that user namespaces are allowed here (`unshare --user --map-root-user true`).")
+    shown = "\n".join(f"  {step}" for step in steps)
+    return PrivateRun(f"{shlex.join(command[:-1])} '\n{shown}'", result.returncode, result.stdout)

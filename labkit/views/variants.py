@@ -1,0 +1,57 @@
+"""Every variant, emulated and cross builds, reproducible digests: results in, tables and lines out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from labkit.results import IndexReport, ReproBuild, TimedBuild, VariantRun
+from labkit.views.frames import Table
+
+
+def variants_table(runs: Sequence[VariantRun]) -> Table:
+    """One row per variant: its machine code, what `uname -m` printed, and the emulator the kernel handed it to."""
+    return Table(pd.DataFrame(
+        [(r.platform, r.machine_code, r.uname if r.result.succeeded else f"failed: {r.result.stderr.strip()[-80:]}",
+          f"{r.emulator} (flags {r.flags})" if r.emulator else "none: the kernel runs it", r.interpreter or "-")
+         for r in runs],
+        columns=["platform", "/bin/busybox is machine code for", "uname -m", "emulator (binfmt_misc entry)", "interpreter"],
+    ))
+
+
+def build_times(builds: dict[str, TimedBuild]) -> Table:
+    """How long each build-and-push took, side by side."""
+    return Table(pd.DataFrame([(kind, f"{build.seconds:.2f}") for kind, build in builds.items()],
+                              columns=["build", "seconds (build and push, no cache)"]))
+
+
+def _parts(report: IndexReport) -> dict[str, str]:
+    """The index and each manifest it lists, by what it is."""
+    parts = {"index": report.served_digest}
+    for entry in report.entries:
+        name = f"{entry.platform} manifest" if entry.kind == "image" else f"attestation for {report.platform_of(entry.describes)}"
+        parts[name] = entry.manifest.digest
+    return parts
+
+
+def compare_table(first: ReproBuild, second: ReproBuild) -> Table:
+    """Part by part (the index, each manifest): the same digest in both builds, or not."""
+    a, b = _parts(first.index), _parts(second.index)
+    return Table(pd.DataFrame([(name, "same" if a.get(name) == b.get(name) else "differs") for name in a],
+                              columns=["part", f"{first.index.image_ref} vs {second.index.image_ref}"]))
+
+
+def same_index_line(first: ReproBuild, second: ReproBuild) -> str:
+    """Whether two builds made the same index, computed by comparing their digests."""
+    same = first.index.served_digest == second.index.served_digest
+    return f"{first.index.image_ref} and {second.index.image_ref}: {'same' if same else 'different'} index digest"
+
+
+def file_times(build: ReproBuild, epoch: int) -> str:
+    """For each variant, whether the files of its last layer carry SOURCE_DATE_EPOCH or the time of the build."""
+    stamp = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return "\n".join(f"{build.index.image_ref}, {platform}: newest file in the RUN layer dated "
+                     + (f"{stamp} (SOURCE_DATE_EPOCH)" if newest == epoch else "at build time (not SOURCE_DATE_EPOCH)")
+                     for platform, newest in build.top_layer_times)
