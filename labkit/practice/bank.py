@@ -161,7 +161,7 @@ INTERVIEW: tuple[Question, ...] = (
         ("07",),
         "QEMU runs foreign RUN steps (slow, nothing to change); a FROM --platform=$BUILDPLATFORM stage runs natively "
         "and targets $TARGETARCH (fast, a Dockerfile change); a builder with an arm64 node builds arm64 natively.",
-        (Proof(NB05, (), "BUILDPLATFORM/TARGETARCH against emulation"),
+        (Proof(NB05, ("05-21", "05-23"), "BUILDPLATFORM/TARGETARCH against emulation"),
          Proof(NB02, ("02-23",), "arm64 is listed because QEMU is registered"),
          Proof(NB01, ("01-09",), "emulation is needed only when a build runs a foreign program")),
         "Ask of each way: whose machine code does the arm64 RUN step execute, and on what?",
@@ -182,7 +182,7 @@ INTERVIEW: tuple[Question, ...] = (
         ("07",),
         "execve fails with ENOEXEC for a binary of a foreign architecture unless binfmt_misc hands it to an "
         "emulator such as QEMU; a variant pushed under the wrong platform gives the same error.",
-        (Proof(NB05, (), "exec format error, and running every variant"),
+        (Proof(NB05, ("05-13", "05-07"), "exec format error, and running every variant"),
          Proof(NB02, ("02-23",), "the emulator registered in binfmt_misc that avoids it here")),
         "What does the kernel do with an arm64 program on an amd64 machine when no emulator is registered?",
         "(b)",
@@ -199,7 +199,7 @@ INTERVIEW: tuple[Question, ...] = (
         ("07",),
         "BuildKit writes SOURCE_DATE_EPOCH into the config's created times and the index's created annotation, and "
         "rewrite-timestamp=true sets the files' times from it; pinned bases fix the inputs.",
-        (Proof(NB05, (), "reproducible digests"),
+        (Proof(NB05, ("05-29",), "reproducible digests"),
          Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH and rewrite-timestamp pin")),
         "What in an image changes from one build to the next when nothing in the sources did?",
         "(b)",
@@ -360,7 +360,7 @@ EXERCISES: tuple[Question, ...] = (
         ("05",),
         "FROM --platform=$BUILDPLATFORM runs that stage natively whatever the target; TARGETARCH says what to "
         "produce; the final stage only copies, so no foreign program runs during the build.",
-        (Proof(NB05, (), "BUILDPLATFORM/TARGETARCH against emulation"),
+        (Proof(NB05, ("05-21", "05-23"), "BUILDPLATFORM/TARGETARCH against emulation"),
          Proof(PLATFORM_ARGS, (), "BUILDPLATFORM and TARGETARCH")),
         "A stage runs on the platform its FROM resolves to; `--platform=` on a FROM can pin it to the build "
         "machine's.",
@@ -375,7 +375,7 @@ EXERCISES: tuple[Question, ...] = (
         ("05",),
         "SOURCE_DATE_EPOCH, the reproducible-builds.org convention: BuildKit uses it for the config's and the "
         "history's created times and the index's created annotation.",
-        (Proof(NB05, (), "reproducible digests"), Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH pins")),
+        (Proof(NB05, ("05-29",), "reproducible digests"), Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH pins")),
         "It is the reproducible-builds.org convention: a number of seconds since 1970.",
         "SOURCE_DATE_EPOCH",
         accept=("SOURCE_DATE_EPOCH", "$SOURCE_DATE_EPOCH")),
