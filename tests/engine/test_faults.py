@@ -146,12 +146,12 @@ def test_stale_pid_files_and_sockets_after_a_crash(healthy: Endpoints, settings:
 def test_two_ups_at_once_one_waits_for_the_other(healthy: Endpoints, settings: Settings) -> None:
     with settings.lock_file.open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        waiting = subprocess.Popen(labkit_argv("up"), stdout=subprocess.PIPE, text=True)
+        waiting = subprocess.Popen(labkit_argv("up"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: _lock_waiter(settings), 30, "the second up to block on the lock")
         assert waiting.poll() is None, "up did not wait for the lock"
         fcntl.flock(held, fcntl.LOCK_UN)
-    output, _ = waiting.communicate(timeout=120)
-    assert waiting.returncode == 0 and "waiting" in output
+    _, said = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0 and "waiting for it to finish" in said
     both = [subprocess.Popen(labkit_argv("up"), stdout=subprocess.PIPE, text=True) for _ in range(2)]
     assert [p.wait(timeout=120) for p in both] == [0, 0]
 
