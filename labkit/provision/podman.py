@@ -1,0 +1,252 @@
+"""podman, a second builder that is not BuildKit: fetched from Debian's archive into the lab's cache, configured
+under the lab's state, and run through a wrapper that keeps every path it writes in the lab's own folders.
+
+Like the engine's packages, the .debs are fetched with a private apt sources file and lists folder and unpacked
+with `dpkg-deb -x`, never installed. Only what podman needs to build and push is taken: podman, conmon, and the
+libraries it links that a Debian machine may lack (gpgme, assuan, gpg-error, subid). The OCI runtime is the runc
+the sandbox already installs; no network stack is taken (builds and runs use `--network none`).
+
+podman reads `CONTAINERS_CONF`, `CONTAINERS_STORAGE_CONF`, `CONTAINERS_REGISTRIES_CONF`, `REGISTRY_AUTH_FILE` and
+`$HOME/.config/containers/policy.json`: all point into the lab's state. Two paths stay hard-coded for root:
+containers/image keeps its blob-info cache in /var/lib/containers/cache, and runc keeps its state in /run/runc.
+The wrapper therefore runs podman in a private mount namespace where /var/lib and /run are folders of the lab's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from labkit.docker.podman import Podman
+from labkit.errors import LabError
+from labkit.provision.packages import sha256_file
+from labkit.results import FetchedPackage
+from labkit.settings import RegistryAddress, Settings
+from labkit.system.files import write_if_changed
+
+# The machine's own libc must be new enough: bookworm's podman 4.3 needs glibc >= 2.34; sid's 5.x needs 2.38.
+PODMAN_SUITE = "bookworm"
+PODMAN_PACKAGES = ("podman", "conmon", "libgpgme11", "libassuan0", "libgpg-error0", "libsubid4")
+LIBRARY_DIRS = {"amd64": "usr/lib/x86_64-linux-gnu", "arm64": "usr/lib/aarch64-linux-gnu"}
+_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def cache_dir(settings: Settings) -> Path:
+    """podman's own apt state, .debs, unpacked tree and record, shared by every sandbox on the host."""
+    return settings.cache_dir / "podman"
+
+
+def state_dir(settings: Settings) -> Path:
+    """This sandbox's podman: configuration, storage, the wrapper."""
+    return settings.service_dir("podman")
+
+
+def run_dir(settings: Settings) -> Path:
+    """podman's run root and temporary state (short, under the sandbox's run folder)."""
+    return settings.run_dir / "podman"
+
+
+def program(settings: Settings) -> Path:
+    """The lab's `podman`: a wrapper that runs the unpacked podman with the lab's configuration."""
+    return state_dir(settings) / "podman"
+
+
+def record_file(settings: Settings) -> Path:
+    """What was fetched for podman: package, version, architecture, sha256."""
+    return cache_dir(settings) / "packages.json"
+
+
+def read_record(settings: Settings) -> list[FetchedPackage]:
+    """The podman packages recorded by the last fetch (empty when nothing was fetched)."""
+    try:
+        rows = json.loads(record_file(settings).read_text())
+    except (OSError, ValueError):
+        return []
+    return [FetchedPackage(**row) for row in rows]
+
+
+def _apt(settings: Settings, args: list[str], cwd: Path) -> None:
+    apt = cache_dir(settings) / "apt"
+    options = [
+        "-o", f"Dir::Etc::sourcelist={apt / 'sources.list'}", "-o", "Dir::Etc::sourceparts=-",
+        "-o", f"Dir::State::Lists={apt / 'lists'}", "-o", f"Dir::State::status={apt / 'status'}",
+        "-o", f"Dir::Cache={apt / 'cache'}", "-o", f"APT::Architectures={settings.host_arch}",
+        "-o", "Acquire::Languages=none", "-o", "APT::Sandbox::User=root",
+    ]
+    if shutil.which("apt-get") is None:
+        raise LabError("apt-get is not on this machine, so the lab cannot fetch podman from Debian's archive.",
+                       "Run notebook 06 on a Debian or Ubuntu machine (the sandbox).")
+    result = subprocess.run(["apt-get", *options, *args], cwd=cwd, stdout=2, stderr=subprocess.PIPE, text=True,
+                            check=False)
+    if result.returncode != 0:
+        raise LabError(f"apt-get {args[0]} for podman failed: {result.stderr.strip()[-400:]}",
+                       f"Check that {settings.debian_mirror} is reachable (or set LABKIT_DEBIAN_MIRROR), then rerun.")
+
+
+def fetch(settings: Settings) -> list[FetchedPackage]:
+    """Download podman's packages once (saying so on stderr) and record them; cached runs download nothing."""
+    record = read_record(settings)
+    debs = cache_dir(settings) / "debs"
+    if {p.package for p in record} == set(PODMAN_PACKAGES) and all((debs / p.file).is_file() for p in record):
+        return record
+    apt = cache_dir(settings) / "apt"
+    for sub in ("lists/partial", "cache/archives/partial"):
+        (apt / sub).mkdir(parents=True, exist_ok=True)
+    (apt / "status").touch()
+    (apt / "sources.list").write_text(
+        f"deb [arch={settings.host_arch}] {settings.debian_mirror} {PODMAN_SUITE} main\n")
+    print(f"labkit: fetching podman from Debian {PODMAN_SUITE} ({settings.debian_mirror}): about 20 MB with the "
+          "package list, once", file=sys.stderr, flush=True)
+    _apt(settings, ["update"], apt)
+    download = debs / ".download"
+    shutil.rmtree(download, ignore_errors=True)
+    download.mkdir(parents=True)
+    _apt(settings, ["download", *(f"{p}:{settings.host_arch}/{PODMAN_SUITE}" for p in PODMAN_PACKAGES)], download)
+    record = []
+    for deb in sorted(download.glob("*.deb")):
+        fields = subprocess.run(["dpkg-deb", "-f", str(deb), "Package", "Version", "Architecture"],
+                                check=True, capture_output=True, text=True).stdout
+        info = dict(line.split(": ", 1) for line in fields.splitlines() if ": " in line)
+        target = debs / deb.name
+        os.replace(deb, target)
+        record.append(FetchedPackage(info["Package"], info["Version"], info["Architecture"], PODMAN_SUITE, deb.name,
+                                     sha256_file(target)))
+    download.rmdir()
+    record_file(settings).write_text(json.dumps([asdict(p) for p in record], indent=1) + "\n")
+    return record
+
+
+def unpack(settings: Settings, record: list[FetchedPackage]) -> Path:
+    """Unpack the packages into the cache (once per set of packages); returns the unpacked tree."""
+    root = cache_dir(settings) / "root"
+    stamp = root / ".unpacked"
+    wanted = "\n".join(sorted(p.sha256 for p in record))
+    if stamp.is_file() and stamp.read_text() == wanted:
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    for package in record:
+        subprocess.run(["dpkg-deb", "-x", str(cache_dir(settings) / "debs" / package.file), str(root)], check=True)
+    stamp.write_text(wanted)
+    return root
+
+
+def library_dir(settings: Settings, root: Path) -> Path:
+    """Where the unpacked libraries are (the multiarch folder of this machine's architecture)."""
+    return root / LIBRARY_DIRS.get(settings.host_arch, f"usr/lib/{settings.host_arch}-linux-gnu")
+
+
+def missing_libraries(settings: Settings, root: Path) -> list[str]:
+    """The shared libraries podman needs that neither the machine nor the unpacked packages have (ldd's view)."""
+    env = {**os.environ, "LD_LIBRARY_PATH": str(library_dir(settings, root))}
+    found = subprocess.run(["ldd", str(root / "usr/bin/podman")], env=env, capture_output=True, text=True, check=False)
+    return sorted(line.split()[0] for line in found.stdout.splitlines() if "not found" in line)
+
+
+def runc_path() -> Path:
+    """The machine's runc (the sandbox installs it for containerd); podman runs containers with it too."""
+    found = shutil.which("runc", path=_SYSTEM_PATH)
+    if found is None:
+        raise LabError("runc is not installed, and podman needs an OCI runtime.", "Run `labkit up` (it installs runc).")
+    return Path(found)
+
+
+def containers_conf(settings: Settings, root: Path) -> str:
+    """containers.conf: cgroupfs, file locks and events, runc, every folder the lab's own."""
+    state, run = state_dir(settings), run_dir(settings)
+    return (
+        "# The lab's podman (labkit/provision/podman.py): nothing outside the lab's folders.\n"
+        "[containers]\n"
+        'netns = "none"\n'
+        'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n'
+        "[network]\n"
+        'network_backend = "cni"\n'
+        f'network_config_dir = "{state / "networks"}"\n'
+        "[engine]\n"
+        'cgroup_manager = "cgroupfs"\n'
+        'events_logger = "file"\n'
+        f'events_logfile_path = "{run / "events.log"}"\n'
+        'lock_type = "file"\n'
+        f'tmp_dir = "{run / "libpod"}"\n'
+        f'static_dir = "{state / "storage" / "libpod"}"\n'
+        f'volume_path = "{state / "storage" / "volumes"}"\n'
+        f'image_copy_tmp_dir = "{state / "tmp"}"\n'
+        f'conmon_path = ["{root / "usr/bin/conmon"}"]\n'
+        'runtime = "runc"\n'
+        "[engine.runtimes]\n"
+        f'runc = ["{runc_path()}"]\n'
+    )
+
+
+def storage_conf(settings: Settings) -> str:
+    """storage.conf: overlay, graph root under the lab's state, run root under its run folder."""
+    return ("[storage]\n"
+            'driver = "overlay"\n'
+            f'graphroot = "{state_dir(settings) / "storage"}"\n'
+            f'runroot = "{run_dir(settings) / "storage"}"\n')
+
+
+def registries_conf(registry: RegistryAddress, mirror: RegistryAddress | None) -> str:
+    """registries.conf: short names resolve on docker.io, served by the lab's mirror; the lab's registry is HTTP."""
+    mirrored = (f'[[registry.mirror]]\nlocation = "{mirror}"\ninsecure = true\n' if mirror is not None else "")
+    return ('unqualified-search-registries = ["docker.io"]\n'
+            '[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n'
+            f"{mirrored}"
+            f'[[registry]]\nlocation = "{registry}"\ninsecure = true\n')
+
+
+POLICY = '{"default": [{"type": "insecureAcceptAnything"}]}\n'
+
+
+def wrapper(settings: Settings, root: Path) -> str:
+    """The `podman` script: the lab's configuration in the environment, /var/lib and /run the lab's own."""
+    state, run = state_dir(settings), run_dir(settings)
+    env = {
+        "LD_LIBRARY_PATH": library_dir(settings, root),
+        "HOME": state / "home",
+        "CONTAINERS_CONF": state / "containers.conf",
+        "CONTAINERS_STORAGE_CONF": state / "storage.conf",
+        "CONTAINERS_REGISTRIES_CONF": state / "registries.conf",
+        "REGISTRY_AUTH_FILE": state / "auth.json",
+        "TMPDIR": state / "tmp",
+    }
+    exports = "".join(f"export {name}='{value}'\n" for name, value in env.items())
+    return (
+        "#!/bin/sh\n"
+        "# The lab's podman: its own configuration and storage (see labkit/provision/podman.py). It runs in a private\n"
+        "# mount namespace where /var/lib and /run are the lab's folders, as root podman writes a cache and runc its\n"
+        "# state there whatever its configuration says.\n"
+        f"{exports}"
+        "exec unshare --mount --propagation private -- sh -c "
+        "'mount --bind \"$1\" /var/lib && mount --bind \"$2\" /run && shift 2 && exec \"$@\"' "
+        f"podman '{state / 'var-lib'}' '{run / 'run'}' '{root / 'usr/bin/podman'}' \"$@\"\n"
+    )
+
+
+def ensure(settings: Settings, registry: RegistryAddress, mirror: RegistryAddress | None) -> Podman:
+    """podman, fetched, unpacked and configured for this sandbox (as root); each run after the first changes nothing."""
+    if os.geteuid() != 0:
+        raise LabError("The lab's podman runs as root, in the sandbox (it mounts its own /var/lib and /run).",
+                       "Run the lab as root (the sandbox), or install podman >= 4 yourself and type the commands shown.")
+    root = unpack(settings, fetch(settings))
+    missing = missing_libraries(settings, root)
+    if missing:
+        raise LabError(f"podman from Debian {PODMAN_SUITE} needs libraries this machine lacks: {', '.join(missing)}.",
+                       "Install them with apt (their package names end in the same version number), then rerun.")
+    state, run = state_dir(settings), run_dir(settings)
+    for folder in (state / "var-lib", state / "tmp", state / "networks", run / "run"):
+        folder.mkdir(parents=True, exist_ok=True)
+    write_if_changed(state / "containers.conf", containers_conf(settings, root))
+    write_if_changed(state / "storage.conf", storage_conf(settings))
+    write_if_changed(state / "registries.conf", registries_conf(registry, mirror))
+    write_if_changed(state / "home" / ".config" / "containers" / "policy.json", POLICY)
+    if not (state / "auth.json").is_file():
+        write_if_changed(state / "auth.json", '{"auths": {}}\n')
+    if write_if_changed(program(settings), wrapper(settings, root)) or not os.access(program(settings), os.X_OK):
+        program(settings).chmod(0o755)
+    return Podman(program(settings), registry)
