@@ -32,16 +32,18 @@ from labkit.results import (
     CommandResult,
     DockerfileResult,
     ImageStore,
+    IndexMade,
     IndexReport,
+    PodmanFacts,
     Prediction,
     PushResult,
     StepId,
     Versions,
 )
 from labkit.settings import Settings
-from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+from labkit.steps import assemble_index, default_build, dockerfile, inspect_index, multiarch_build, podman_build
 from labkit.versions import oci_by_default, vendored_buildkit
-from labkit.views import diagram, frames, text
+from labkit.views import diagram, frames, index_comparison, text
 
 __all__ = ["DOCKER_LIST", "OCI_INDEX", "PLATFORMS", "STEP2_ERROR", "Lab", "builder_path", "builders_table", "chosen_builder",
            "digest_proof", "index_diagram", "index_summary", "index_table", "open_lab", "show", "show_mermaid", "trap_text",
@@ -282,3 +284,52 @@ def show(result: CommandResult, output: str | None = None) -> None:
 def show_mermaid(source: str) -> None:
     """Render a Mermaid diagram in JupyterLab (plain text elsewhere); nbval compares the source."""
     display({"text/markdown": f"```mermaid\n{source}\n```", "text/plain": source}, raw=True)
+
+
+# --- notebook 06: indexes made without BuildKit's multi-platform build -----------------------------------------------
+# podman (buildah, no BuildKit) builds the Dockerfile into a manifest list; `docker buildx imagetools create` and
+# `docker manifest create` join two single-platform pushes; one table sets them beside step 3's BuildKit index.
+
+made_text = index_comparison.made_text
+index_table_by_platform = index_comparison.index_table_by_platform
+podman_text = index_comparison.podman_text
+COMPARED = (("BuildKit (buildx build)", TAG), ("podman build --manifest", podman_build.TAG),
+            ("buildx imagetools create", "imagetools"), ("docker manifest create", "manifest"))
+
+
+def prepare_podman_and_index(lab: Lab) -> PodmanFacts:
+    """Steps 1 and 3 when notebook 06 runs first (step 3's index is the one to compare with), then podman_info."""
+    lab.ensure_pushed()
+    return podman_info(lab)
+
+
+def podman_info(lab: Lab) -> PodmanFacts:
+    """The lab's podman (fetched from Debian's archive on first use, saying so), as `podman info` describes it."""
+    podman = engines.podman(lab.settings, lab.endpoints)
+    return podman_build.facts(podman, (lab.settings.state_dir, lab.settings.run_dir))
+
+
+def podman_build_and_push(lab: Lab) -> IndexMade:
+    """`podman build --platform … --manifest demo:podman .`, then `podman manifest push --all --rm …`."""
+    return podman_build.build_and_push(engines.podman(lab.settings, lab.endpoints), lab.workdir)
+
+
+def push_single_platforms(lab: Lab) -> list[PushResult]:
+    """One single-platform push per platform (`--provenance=false`: one manifest each, no index)."""
+    return assemble_index.push_single_platforms(lab.endpoints, lab.workdir)
+
+
+def imagetools_create(lab: Lab) -> IndexMade:
+    """`docker buildx imagetools create -t …:imagetools` from the single-platform pushes."""
+    return assemble_index.imagetools_create(lab.endpoints)
+
+
+def manifest_create(lab: Lab) -> IndexMade:
+    """`docker manifest create --insecure …:manifest …`, then `docker manifest push --insecure --purge …`."""
+    return assemble_index.manifest_create(lab.endpoints)
+
+
+def indexes_compared(lab: Lab) -> frames.Table:
+    """The four indexes side by side: step 3's (BuildKit) and the three made without it."""
+    reports = [(made_by, lab.read_index(tag)) for made_by, tag in COMPARED]
+    return index_comparison.comparison_table(reports, reports[0][1])

@@ -313,3 +313,35 @@ class IndexReport:
         """True when there is one attestation per image manifest, each naming the manifest it is about."""
         images = {e.manifest.digest for e in self.entries if e.kind == "image"}
         return images != set() and {e.describes for e in self.entries if e.kind == "attestation"} == images
+
+
+# --- notebook 06: indexes made without BuildKit's multi-platform build ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PodmanFacts:
+    """What `podman info` says of the lab's podman: versions, runtime, storage, and whether its folders are the lab's."""
+
+    version: str
+    buildah_version: str
+    runtime: str
+    storage_driver: str
+    docker_io_mirror: str  # where podman pulls docker.io images from ('' when from Docker Hub itself)
+    folders_are_the_labs: bool  # graph root, run root and config files all under the lab's folders
+
+
+@dataclass(frozen=True)
+class IndexMade:
+    """An index made by a tool other than a multi-platform `buildx build`: its commands, in order, and what the
+    registry now serves under the tag."""
+
+    tool: str
+    commands: tuple[CommandResult, ...]
+    image_ref: str
+    media_type: str
+    digest: str
+
+    @property
+    def succeeded(self) -> bool:
+        """True when every command exited with 0."""
+        return all(command.succeeded for command in self.commands)
