@@ -156,9 +156,29 @@ def runc_path() -> Path:
     return Path(found)
 
 
+def podman_env(settings: Settings, root: Path) -> dict[str, str]:
+    """The environment the lab's podman runs with: its libraries, and its configuration in the lab's state."""
+    state = state_dir(settings)
+    return {
+        "PATH": _SYSTEM_PATH,
+        "LD_LIBRARY_PATH": str(library_dir(settings, root)),
+        "HOME": str(state / "home"),
+        "CONTAINERS_CONF": str(state / "containers.conf"),
+        "CONTAINERS_STORAGE_CONF": str(state / "storage.conf"),
+        "CONTAINERS_REGISTRIES_CONF": str(state / "registries.conf"),
+        "REGISTRY_AUTH_FILE": str(state / "auth.json"),
+        "TMPDIR": str(state / "tmp"),
+    }
+
+
 def containers_conf(settings: Settings, root: Path) -> str:
-    """containers.conf: cgroupfs, file locks and events, runc, every folder the lab's own."""
+    """containers.conf: cgroupfs, file locks and events, runc, every folder the lab's own.
+
+    conmon gets the same environment as podman (`conmon_env_vars`): when a container exits, conmon runs `podman
+    container cleanup`, which needs the lab's libraries and configuration too (without them podman waits 20 s for a
+    cleanup that never comes)."""
     state, run = state_dir(settings), run_dir(settings)
+    conmon_env = ", ".join(f'"{name}={value}"' for name, value in podman_env(settings, root).items())
     return (
         "# The lab's podman (labkit/provision/podman.py): nothing outside the lab's folders.\n"
         "[containers]\n"
@@ -177,6 +197,7 @@ def containers_conf(settings: Settings, root: Path) -> str:
         f'volume_path = "{state / "storage" / "volumes"}"\n'
         f'image_copy_tmp_dir = "{state / "tmp"}"\n'
         f'conmon_path = ["{root / "usr/bin/conmon"}"]\n'
+        f"conmon_env_vars = [{conmon_env}]\n"
         'runtime = "runc"\n'
         "[engine.runtimes]\n"
         f'runc = ["{runc_path()}"]\n'
@@ -206,15 +227,7 @@ POLICY = '{"default": [{"type": "insecureAcceptAnything"}]}\n'
 def wrapper(settings: Settings, root: Path) -> str:
     """The `podman` script: the lab's configuration in the environment, /var/lib and /run the lab's own."""
     state, run = state_dir(settings), run_dir(settings)
-    env = {
-        "LD_LIBRARY_PATH": library_dir(settings, root),
-        "HOME": state / "home",
-        "CONTAINERS_CONF": state / "containers.conf",
-        "CONTAINERS_STORAGE_CONF": state / "storage.conf",
-        "CONTAINERS_REGISTRIES_CONF": state / "registries.conf",
-        "REGISTRY_AUTH_FILE": state / "auth.json",
-        "TMPDIR": state / "tmp",
-    }
+    env = podman_env(settings, root)
     exports = "".join(f"export {name}='{value}'\n" for name, value in env.items())
     return (
         "#!/bin/sh\n"
