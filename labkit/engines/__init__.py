@@ -9,6 +9,7 @@ import os
 
 from labkit.docker.endpoints import Endpoints
 from labkit.docker.podman import Podman
+from labkit.engines import rootless
 from labkit.engines.base import DAEMONS, Daemon, Engine
 from labkit.engines.host import HostEngine
 from labkit.engines.rootless import RootlessEngine
@@ -36,11 +37,12 @@ def classic_store_sandbox() -> Engine | None:
 
 
 def podman(settings: Settings, endpoints: Endpoints) -> Podman:
-    """podman beside the engine, pushing to its registry: the sandbox's own (fetched on first use); not in other modes."""
+    """podman beside the engine, pushing to its registry (fetched on first use): as root in the sandbox, inside the
+    rootless sandbox's namespaces for a user; host mode has none."""
     if settings.mode == "sandbox":
         return podman_provision.ensure(settings, endpoints.registry, endpoints.mirror)
     if settings.mode == "rootless":
-        raise LabError("The lab brings podman only to the sandbox run as root; the rootless sandbox has none.",
-                       "Run notebook 06 as root (`sudo -E make lab`), or install podman >= 4 and type the commands shown.")
+        holder_file = rootless.rootlesskit_dir(settings) / "child_pid"
+        return podman_provision.ensure(settings, endpoints.registry, endpoints.mirror, holder_file)
     raise LabError("In host mode the lab does not install podman on your machine.",
                    "Install podman >= 4 yourself and type the commands shown, or run the lab as root (the sandbox).")

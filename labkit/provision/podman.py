@@ -224,28 +224,41 @@ def registries_conf(registry: RegistryAddress, mirror: RegistryAddress | None) -
 POLICY = '{"default": [{"type": "insecureAcceptAnything"}]}\n'
 
 
-def wrapper(settings: Settings, root: Path) -> str:
-    """The `podman` script: the lab's configuration in the environment, /var/lib and /run the lab's own."""
+def wrapper(settings: Settings, root: Path, holder_file: Path | None = None) -> str:
+    """The `podman` script: the lab's configuration in the environment, /var/lib and /run the lab's own.
+
+    With a holder_file (the rootless sandbox), podman runs inside the user, mount and network namespaces whose
+    holder's pid that file names (RootlessKit's child): there the learner is root, and the registry is on loopback.
+    """
     state, run = state_dir(settings), run_dir(settings)
     env = podman_env(settings, root)
     exports = "".join(f"export {name}='{value}'\n" for name, value in env.items())
+    enter = ""
+    if holder_file is not None:
+        enter = (f"holder=$(cat '{holder_file}' 2>/dev/null) || {{ echo 'podman: the rootless sandbox is not running "
+                 "(labkit up starts it)' >&2; exit 125; }}\n"
+                 'enter="nsenter --target=$holder --user --mount --net --preserve-credentials --"\n')
     return (
         "#!/bin/sh\n"
         "# The lab's podman: its own configuration and storage (see labkit/provision/podman.py). It runs in a private\n"
         "# mount namespace where /var/lib and /run are the lab's folders, as root podman writes a cache and runc its\n"
         "# state there whatever its configuration says.\n"
-        f"{exports}"
-        "exec unshare --mount --propagation private -- sh -c "
+        f"{exports}{enter}"
+        f"exec {'$enter ' if enter else ''}unshare --mount --propagation private -- sh -c "
         "'mount --bind \"$1\" /var/lib && mount --bind \"$2\" /run && shift 2 && exec \"$@\"' "
         f"podman '{state / 'var-lib'}' '{run / 'run'}' '{root / 'usr/bin/podman'}' \"$@\"\n"
     )
 
 
-def ensure(settings: Settings, registry: RegistryAddress, mirror: RegistryAddress | None) -> Podman:
-    """podman, fetched, unpacked and configured for this sandbox (as root); each run after the first changes nothing."""
-    if os.geteuid() != 0:
-        raise LabError("The lab's podman runs as root, in the sandbox (it mounts its own /var/lib and /run).",
-                       "Run the lab as root (the sandbox), or install podman >= 4 yourself and type the commands shown.")
+def ensure(settings: Settings, registry: RegistryAddress, mirror: RegistryAddress | None,
+           holder_file: Path | None = None) -> Podman:
+    """podman, fetched, unpacked and configured for this sandbox; each run after the first changes nothing.
+
+    As root it runs as the sandbox's engines do; for a user, inside the rootless sandbox's namespaces (holder_file).
+    """
+    if os.geteuid() != 0 and holder_file is None:
+        raise LabError("The lab's podman runs as root, or inside the rootless sandbox (it mounts its own /var/lib and /run).",
+                       "Run the lab's sandbox, or install podman >= 4 yourself and type the commands shown.")
     root = unpack(settings, fetch(settings))
     missing = missing_libraries(settings, root)
     if missing:
@@ -260,6 +273,6 @@ def ensure(settings: Settings, registry: RegistryAddress, mirror: RegistryAddres
     write_if_changed(state / "home" / ".config" / "containers" / "policy.json", POLICY)
     if not (state / "auth.json").is_file():
         write_if_changed(state / "auth.json", '{"auths": {}}\n')
-    if write_if_changed(program(settings), wrapper(settings, root)) or not os.access(program(settings), os.X_OK):
+    if write_if_changed(program(settings), wrapper(settings, root, holder_file)) or not os.access(program(settings), os.X_OK):
         program(settings).chmod(0o755)
     return Podman(program(settings), registry)

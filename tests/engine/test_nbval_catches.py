@@ -51,6 +51,7 @@ EXPECTED = {
     "02_the_build_that_fails.ipynb": {"platform", "step 2 error", "verified"},
     "03_the_build_that_works.ipynb": {"platform", "media type", "verified"},
     "04_inspect_the_index.ipynb": {"platform", "media type", "verified"},
+    "06_without_buildkit.ipynb": {"platform", "media type", "verified"},
 }
 # The mime types nbval compares in a display_data or execute_result output (library-notes.md).
 COMPARED = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml")

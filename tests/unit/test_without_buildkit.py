@@ -13,7 +13,7 @@ from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
 from labkit.provision import podman as podman_provision
 from labkit.results import CommandResult
-from labkit.settings import Mode, RegistryAddress, Settings
+from labkit.settings import RegistryAddress, Settings
 from labkit.views import index_comparison
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -48,16 +48,24 @@ def test_every_path_podman_is_given_is_the_labs(settings: Settings) -> None:
     assert foreign == {"/var/lib", "/run", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 
 
+def test_in_the_rootless_sandbox_podman_enters_its_namespaces_by_the_holder_it_names(settings: Settings) -> None:
+    root = podman_provision.cache_dir(settings) / "root"
+    holder_file = settings.state_dir / "rootlesskit" / "child_pid"
+    script = podman_provision.wrapper(settings, root, holder_file)
+    assert f"holder=$(cat '{holder_file}'" in script
+    assert "exec $enter unshare --mount" in script and "--user --mount --net" in script
+    assert "nsenter" not in podman_provision.wrapper(settings, root)
+
+
 def test_registries_conf_mirrors_docker_io_to_the_labs_registry() -> None:
     text = podman_provision.registries_conf(REGISTRY, REGISTRY)
     assert 'prefix = "docker.io"' in text and text.count('location = "127.0.0.1:5000"') == 2
     assert "mirror" not in podman_provision.registries_conf(REGISTRY, None)
 
 
-@pytest.mark.parametrize("mode", ["rootless", "host"])
-def test_no_podman_outside_the_sandbox_and_nothing_written(settings: Settings, mode: Mode) -> None:
+def test_no_podman_in_host_mode_and_nothing_written(settings: Settings) -> None:
     endpoints = Endpoints(Path("docker"), settings.docker_config, "classic", "multiarch", REGISTRY)
     with pytest.raises(LabError) as raised:
-        engines.podman(dataclasses.replace(settings, mode=mode), endpoints)
+        engines.podman(dataclasses.replace(settings, mode="host"), endpoints)
     assert "podman" in raised.value.what and "podman >= 4" in raised.value.next_step
     assert not settings.cache_dir.exists() and not settings.state_dir.exists()
