@@ -7,9 +7,11 @@ libraries it links that a Debian machine may lack (gpgme, assuan, gpg-error, sub
 the sandbox already installs; no network stack is taken (builds and runs use `--network none`).
 
 podman reads `CONTAINERS_CONF`, `CONTAINERS_STORAGE_CONF`, `CONTAINERS_REGISTRIES_CONF`, `REGISTRY_AUTH_FILE` and
-`$HOME/.config/containers/policy.json`: all point into the lab's state. Two paths stay hard-coded for root:
-containers/image keeps its blob-info cache in /var/lib/containers/cache, and runc keeps its state in /run/runc.
-The wrapper therefore runs podman in a private mount namespace where /var/lib and /run are folders of the lab's.
+`$HOME/.config/containers/policy.json`: all point into the lab's state. Some paths stay hard-coded for root:
+containers/image keeps its blob-info cache in /var/lib/containers/cache and its short-name alias cache in
+/var/cache/containers, a build leaves a temporary file in /var/tmp, and runc keeps its state in /run/runc. The
+wrapper therefore runs podman in a private mount namespace where /var/lib, /var/cache, /var/tmp and /run are folders
+of the lab's.
 """
 
 from __future__ import annotations
@@ -225,7 +227,7 @@ POLICY = '{"default": [{"type": "insecureAcceptAnything"}]}\n'
 
 
 def wrapper(settings: Settings, root: Path, holder_file: Path | None = None) -> str:
-    """The `podman` script: the lab's configuration in the environment, /var/lib and /run the lab's own.
+    """The `podman` script: the lab's configuration in the environment; /var/lib, /var/cache, /var/tmp and /run the lab's own.
 
     With a holder_file (the rootless sandbox), podman runs inside the user, mount and network namespaces whose
     holder's pid that file names (RootlessKit's child): there the learner is root, and the registry is on loopback.
@@ -236,17 +238,19 @@ def wrapper(settings: Settings, root: Path, holder_file: Path | None = None) -> 
     enter = ""
     if holder_file is not None:
         enter = (f"holder=$(cat '{holder_file}' 2>/dev/null) || {{ echo 'podman: the rootless sandbox is not running "
-                 "(labkit up starts it)' >&2; exit 125; }}\n"
+                 "(labkit up starts it)' >&2; exit 125; }\n"
                  'enter="nsenter --target=$holder --user --mount --net --preserve-credentials --"\n')
     return (
         "#!/bin/sh\n"
         "# The lab's podman: its own configuration and storage (see labkit/provision/podman.py). It runs in a private\n"
-        "# mount namespace where /var/lib and /run are the lab's folders, as root podman writes a cache and runc its\n"
-        "# state there whatever its configuration says.\n"
+        "# mount namespace where /var/lib, /var/cache, /var/tmp and /run are the lab's folders: as root, podman keeps\n"
+        "# caches and temporary files there, and runc its state, whatever the configuration says.\n"
         f"{exports}{enter}"
         f"exec {'$enter ' if enter else ''}unshare --mount --propagation private -- sh -c "
-        "'mount --bind \"$1\" /var/lib && mount --bind \"$2\" /run && shift 2 && exec \"$@\"' "
-        f"podman '{state / 'var-lib'}' '{run / 'run'}' '{root / 'usr/bin/podman'}' \"$@\"\n"
+        "'mount --bind \"$1\" /var/lib && mount --bind \"$2\" /var/cache && mount --bind \"$3\" /var/tmp "
+        "&& mount --bind \"$4\" /run && shift 4 && exec \"$@\"' "
+        f"podman '{state / 'var-lib'}' '{state / 'var-cache'}' '{state / 'tmp'}' '{run / 'run'}' "
+        f"'{root / 'usr/bin/podman'}' \"$@\"\n"
     )
 
 
@@ -265,7 +269,7 @@ def ensure(settings: Settings, registry: RegistryAddress, mirror: RegistryAddres
         raise LabError(f"podman from Debian {PODMAN_SUITE} needs libraries this machine lacks: {', '.join(missing)}.",
                        "Install them with apt (their package names end in the same version number), then rerun.")
     state, run = state_dir(settings), run_dir(settings)
-    for folder in (state / "var-lib", state / "tmp", state / "networks", run / "run"):
+    for folder in (state / "var-lib", state / "var-cache", state / "tmp", state / "networks", run / "run"):
         folder.mkdir(parents=True, exist_ok=True)
     write_if_changed(state / "containers.conf", containers_conf(settings, root))
     write_if_changed(state / "storage.conf", storage_conf(settings))

@@ -21,7 +21,8 @@ from tests import untouched
 
 # Where a root podman writes when nothing redirects it: configuration, storage, caches, state, locks. (runc's own
 # /run/runc is not watched: every runc on the machine that is not given a --root keeps its state there.)
-SYSTEM_PATHS = (Path("/etc/containers"), Path("/var/lib/containers"), Path("/run/containers"), Path("/run/libpod"),
+SYSTEM_PATHS = (Path("/etc/containers"), Path("/var/lib/containers"), Path("/var/cache/containers"),
+                Path("/run/containers"), Path("/run/libpod"),
                 Path("/var/tmp/containers"), Path("/dev/shm/libpod_lock"),
                 Path.home() / ".config" / "containers", Path.home() / ".local" / "share" / "containers")
 
