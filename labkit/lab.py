@@ -306,11 +306,11 @@ def prepare_podman_and_index(lab: Lab) -> PodmanFacts:
 def podman_info(lab: Lab) -> PodmanFacts:
     """The lab's podman (fetched from Debian's archive on first use, saying so), as `podman info` describes it."""
     podman = engines.podman(lab.settings, lab.endpoints)
-    return podman_build.facts(podman, (lab.settings.state_dir, lab.settings.run_dir))
+    return podman_build.facts(podman, (lab.settings.state_dir,))
 
 
 def podman_build_and_push(lab: Lab) -> IndexMade:
-    """`podman build --platform … --manifest demo:podman .`, then `podman manifest push --all --rm …`."""
+    """`podman build --platform … --manifest localhost/demo:podman .`, then `podman manifest push --all --rm …`."""
     return podman_build.build_and_push(engines.podman(lab.settings, lab.endpoints), lab.workdir)
 
 

@@ -327,7 +327,7 @@ class PodmanFacts:
     runtime: str
     storage_driver: str
     docker_io_mirror: str  # where podman pulls docker.io images from ('' when from Docker Hub itself)
-    folders_are_the_labs: bool  # graph root, run root and config files all under the lab's folders
+    folders_are_the_labs: bool  # storage (graph root) and configuration files under the lab's folders
 
 
 @dataclass(frozen=True)

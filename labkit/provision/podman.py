@@ -10,8 +10,9 @@ podman reads `CONTAINERS_CONF`, `CONTAINERS_STORAGE_CONF`, `CONTAINERS_REGISTRIE
 `$HOME/.config/containers/policy.json`: all point into the lab's state. Some paths stay hard-coded for root:
 containers/image keeps its blob-info cache in /var/lib/containers/cache and its short-name alias cache in
 /var/cache/containers, a build leaves a temporary file in /var/tmp, and runc keeps its state in /run/runc. The
-wrapper therefore runs podman in a private mount namespace where /var/lib, /var/cache, /var/tmp and /run are folders
-of the lab's.
+wrapper therefore runs podman in a private mount namespace where /var/lib, /var/cache and /var/tmp are folders of
+the lab's, and /run is a tmpfs of its own: podman's run root and temporary state live there, and vanish when the
+command ends (podman takes that as a reboot: nothing of the lab's runs between its commands).
 """
 
 from __future__ import annotations
@@ -46,11 +47,6 @@ def cache_dir(settings: Settings) -> Path:
 def state_dir(settings: Settings) -> Path:
     """This sandbox's podman: configuration, storage, the wrapper."""
     return settings.service_dir("podman")
-
-
-def run_dir(settings: Settings) -> Path:
-    """podman's run root and temporary state (short, under the sandbox's run folder)."""
-    return settings.run_dir / "podman"
 
 
 def program(settings: Settings) -> Path:
@@ -179,7 +175,7 @@ def containers_conf(settings: Settings, root: Path) -> str:
     conmon gets the same environment as podman (`conmon_env_vars`): when a container exits, conmon runs `podman
     container cleanup`, which needs the lab's libraries and configuration too (without them podman waits 20 s for a
     cleanup that never comes)."""
-    state, run = state_dir(settings), run_dir(settings)
+    state = state_dir(settings)
     conmon_env = ", ".join(f'"{name}={value}"' for name, value in podman_env(settings, root).items())
     return (
         "# The lab's podman (labkit/provision/podman.py): nothing outside the lab's folders.\n"
@@ -192,9 +188,9 @@ def containers_conf(settings: Settings, root: Path) -> str:
         "[engine]\n"
         'cgroup_manager = "cgroupfs"\n'
         'events_logger = "file"\n'
-        f'events_logfile_path = "{run / "events.log"}"\n'
+        'events_logfile_path = "/run/libpod/events.log"\n'
         'lock_type = "file"\n'
-        f'tmp_dir = "{run / "libpod"}"\n'
+        'tmp_dir = "/run/libpod"\n'
         f'static_dir = "{state / "storage" / "libpod"}"\n'
         f'volume_path = "{state / "storage" / "volumes"}"\n'
         f'image_copy_tmp_dir = "{state / "tmp"}"\n'
@@ -207,11 +203,11 @@ def containers_conf(settings: Settings, root: Path) -> str:
 
 
 def storage_conf(settings: Settings) -> str:
-    """storage.conf: overlay, graph root under the lab's state, run root under its run folder."""
+    """storage.conf: overlay, graph root under the lab's state, run root in podman's own /run (a tmpfs)."""
     return ("[storage]\n"
             'driver = "overlay"\n'
             f'graphroot = "{state_dir(settings) / "storage"}"\n'
-            f'runroot = "{run_dir(settings) / "storage"}"\n')
+            'runroot = "/run/containers/storage"\n')
 
 
 def registries_conf(registry: RegistryAddress, mirror: RegistryAddress | None) -> str:
@@ -227,12 +223,13 @@ POLICY = '{"default": [{"type": "insecureAcceptAnything"}]}\n'
 
 
 def wrapper(settings: Settings, root: Path, holder_file: Path | None = None) -> str:
-    """The `podman` script: the lab's configuration in the environment; /var/lib, /var/cache, /var/tmp and /run the lab's own.
+    """The `podman` script: the lab's configuration in the environment; /var/lib, /var/cache and /var/tmp the lab's own, /run
+    a tmpfs of its own.
 
     With a holder_file (the rootless sandbox), podman runs inside the user, mount and network namespaces whose
     holder's pid that file names (RootlessKit's child): there the learner is root, and the registry is on loopback.
     """
-    state, run = state_dir(settings), run_dir(settings)
+    state = state_dir(settings)
     env = podman_env(settings, root)
     exports = "".join(f"export {name}='{value}'\n" for name, value in env.items())
     enter = ""
@@ -243,14 +240,14 @@ def wrapper(settings: Settings, root: Path, holder_file: Path | None = None) -> 
     return (
         "#!/bin/sh\n"
         "# The lab's podman: its own configuration and storage (see labkit/provision/podman.py). It runs in a private\n"
-        "# mount namespace where /var/lib, /var/cache, /var/tmp and /run are the lab's folders: as root, podman keeps\n"
-        "# caches and temporary files there, and runc its state, whatever the configuration says.\n"
+        "# mount namespace where /var/lib, /var/cache and /var/tmp are the lab's folders (as root, podman keeps caches and\n"
+        "# temporary files there whatever the configuration says) and /run a tmpfs of its own (its run root, and\n"
+        "# runc's state: gone when the command ends, as after a reboot).\n"
         f"{exports}{enter}"
         f"exec {'$enter ' if enter else ''}unshare --mount --propagation private -- sh -c "
         "'mount --bind \"$1\" /var/lib && mount --bind \"$2\" /var/cache && mount --bind \"$3\" /var/tmp "
-        "&& mount --bind \"$4\" /run && shift 4 && exec \"$@\"' "
-        f"podman '{state / 'var-lib'}' '{state / 'var-cache'}' '{state / 'tmp'}' '{run / 'run'}' "
-        f"'{root / 'usr/bin/podman'}' \"$@\"\n"
+        "&& mount -t tmpfs -o mode=0755 tmpfs /run && shift 3 && exec \"$@\"' "
+        f"podman '{state / 'var-lib'}' '{state / 'var-cache'}' '{state / 'tmp'}' '{root / 'usr/bin/podman'}' \"$@\"\n"
     )
 
 
@@ -268,8 +265,8 @@ def ensure(settings: Settings, registry: RegistryAddress, mirror: RegistryAddres
     if missing:
         raise LabError(f"podman from Debian {PODMAN_SUITE} needs libraries this machine lacks: {', '.join(missing)}.",
                        "Install them with apt (their package names end in the same version number), then rerun.")
-    state, run = state_dir(settings), run_dir(settings)
-    for folder in (state / "var-lib", state / "var-cache", state / "tmp", state / "networks", run / "run"):
+    state = state_dir(settings)
+    for folder in (state / "var-lib", state / "var-cache", state / "tmp", state / "networks"):
         folder.mkdir(parents=True, exist_ok=True)
     write_if_changed(state / "containers.conf", containers_conf(settings, root))
     write_if_changed(state / "storage.conf", storage_conf(settings))

@@ -27,7 +27,7 @@ def facts(podman: Podman, lab_folders: tuple[Path, ...]) -> PodmanFacts:
                        f"Run `{podman.program} info` in a terminal to see why, then rerun the cell.")
     info = json.loads(result.stdout)
     store, host = info["store"], info["host"]
-    paths = [store["graphRoot"], store["runRoot"], store.get("configFile", "")]
+    paths = [store["graphRoot"], store.get("configFile", "")]  # its run root is in a /run of its own (a tmpfs)
     mirrors = (info.get("registries", {}).get("docker.io") or {}).get("Mirrors") or []
     return PodmanFacts(
         version=info["version"]["Version"],
@@ -41,10 +41,11 @@ def facts(podman: Podman, lab_folders: tuple[Path, ...]) -> PodmanFacts:
 
 def build_and_push(podman: Podman, workdir: Path, platforms: tuple[str, ...] = PLATFORMS,
                    repository: str = REPOSITORY, tag: str = TAG) -> IndexMade:
-    """`podman build --platform … --manifest demo:TAG .`, then `podman manifest push --all --rm demo:TAG docker://…`."""
+    """`podman build --platform … --manifest localhost/demo:TAG .`, then `podman manifest push --all --rm … docker://…`."""
     platforms = inputs.platforms(platforms)
     inputs.build_folder(workdir)
-    local = inputs.image_ref(f"{repository}:{tag}")
+    # Fully qualified: podman would match a short `demo:TAG` to an image of that name from any registry in its storage.
+    local = inputs.image_ref(f"localhost/{repository}:{tag}")
     ref = inputs.image_ref(f"{podman.registry}/{repository}:{tag}")
     if run_podman(podman, ["manifest", "exists", local]).succeeded:  # left by a run that stopped before its push
         run_podman(podman, ["manifest", "rm", local])

@@ -77,4 +77,4 @@ def podman_text(facts: PodmanFacts) -> str:
     return (f"podman {facts.version} (it builds with buildah {facts.buildah_version}; no BuildKit, no daemon)\n"
             f"OCI runtime: {facts.runtime}; storage driver: {facts.storage_driver}\n"
             f"docker.io images come {mirror}\n"
-            f"storage, run root and configuration under the lab's folders: {'yes' if facts.folders_are_the_labs else 'no'}")
+            f"storage and configuration under the lab's folders: {'yes' if facts.folders_are_the_labs else 'no'}")

@@ -55,15 +55,16 @@ def test_podman_builds_both_platforms_into_an_oci_index_and_touches_nothing_syst
     assert sorted(report.platforms()) == ["linux/amd64", "linux/arm64/v8"]
     assert report.platforms("attestation") == []
     assert all(e.layers and e.config.media_type == media.CONFIG for e in report.entries)
-    assert not run_podman(podman, ["manifest", "exists", f"demo:{tag}"]).succeeded, "--rm removed the local list"
+    assert not run_podman(podman, ["manifest", "exists", f"localhost/demo:{tag}"]).succeeded, "--rm removed the list"
     for platform, machine in (("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")):
         ran = run_podman(podman, ["run", "--rm", "--network", "none", "--platform", platform, made.image_ref, "uname", "-m"])
         assert (ran.return_code, ran.stdout.strip()) == (0, machine), ran.stderr[-500:]
+    assert run_podman(podman, ["rmi", made.image_ref]).succeeded
     assert _snapshot() == before
 
 
 def test_podman_uses_only_the_labs_folders_and_the_labs_mirror(podman: Podman, settings: Settings) -> None:
-    facts = podman_build.facts(podman, (settings.state_dir, settings.run_dir))
+    facts = podman_build.facts(podman, (settings.state_dir,))
     assert facts.folders_are_the_labs
     assert facts.docker_io_mirror == settings.registry_address
     assert (facts.runtime, facts.storage_driver) == ("runc", "overlay")
