@@ -223,8 +223,8 @@ POLICY = '{"default": [{"type": "insecureAcceptAnything"}]}\n'
 
 
 def wrapper(settings: Settings, root: Path, holder_file: Path | None = None) -> str:
-    """The `podman` script: the lab's configuration in the environment; /var/lib, /var/cache and /var/tmp the lab's own, /run
-    a tmpfs of its own.
+    """The `podman` script: the lab's configuration in its environment; /var/lib, /var/cache and /var/tmp the lab's
+    folders and /run a tmpfs, in a mount namespace of its own.
 
     With a holder_file (the rootless sandbox), podman runs inside the user, mount and network namespaces whose
     holder's pid that file names (RootlessKit's child): there the learner is root, and the registry is on loopback.
@@ -264,7 +264,7 @@ def ensure(settings: Settings, registry: RegistryAddress, mirror: RegistryAddres
     missing = missing_libraries(settings, root)
     if missing:
         raise LabError(f"podman from Debian {PODMAN_SUITE} needs libraries this machine lacks: {', '.join(missing)}.",
-                       "Install them with apt (their package names end in the same version number), then rerun.")
+                       "Install the packages that provide them with apt (`apt-file search NAME` names them), then rerun.")
     state = state_dir(settings)
     for folder in (state / "var-lib", state / "var-cache", state / "tmp", state / "networks"):
         folder.mkdir(parents=True, exist_ok=True)
