@@ -36,8 +36,10 @@ from labkit.results import (
     DockerfileResult,
     ExecFormatDemo,
     ImageStore,
+    IndexMade,
     IndexReport,
     LoadAttempt,
+    PodmanFacts,
     Prediction,
     PushResult,
     ReproBuild,
@@ -48,6 +50,7 @@ from labkit.results import (
 )
 from labkit.settings import Settings
 from labkit.steps import (
+    assemble_index,
     cross_build,
     default_build,
     dockerfile,
@@ -56,10 +59,11 @@ from labkit.steps import (
     inspect_index,
     load_build,
     multiarch_build,
+    podman_build,
     reproducible,
 )
 from labkit.versions import oci_by_default, vendored_buildkit
-from labkit.views import diagram, frames, text, variants
+from labkit.views import diagram, frames, index_comparison, text, variants
 
 __all__ = ["DOCKER_LIST", "OCI_INDEX", "PLATFORMS", "STEP2_ERROR", "Lab", "builder_path", "builders_table", "chosen_builder",
            "digest_proof", "index_diagram", "index_summary", "index_table", "open_lab", "show", "show_mermaid", "trap_text",
@@ -427,3 +431,50 @@ def repro_push(lab: Lab, name: str) -> str:
 def provenance_differences(first: ReproBuild, second: ReproBuild) -> list[str]:
     """The fields of two builds' provenance attestations that differ (dotted paths)."""
     return reproducible.differing_fields(first, second)
+# --- notebook 06: indexes made without BuildKit's multi-platform build -----------------------------------------------
+# podman (buildah, no BuildKit) builds the Dockerfile into a manifest list; `docker buildx imagetools create` and
+# `docker manifest create` join two single-platform pushes; one table sets them beside step 3's BuildKit index.
+
+made_text = index_comparison.made_text
+index_table_by_platform = index_comparison.index_table_by_platform
+podman_text = index_comparison.podman_text
+COMPARED = (("BuildKit (buildx build)", TAG), ("podman build --manifest", podman_build.TAG),
+            ("buildx imagetools create", "imagetools"), ("docker manifest create", "manifest"))
+
+
+def prepare_podman_and_index(lab: Lab) -> PodmanFacts:
+    """Steps 1 and 3 when notebook 06 runs first (step 3's index is the one to compare with), then podman_info."""
+    lab.ensure_pushed()
+    return podman_info(lab)
+
+
+def podman_info(lab: Lab) -> PodmanFacts:
+    """The lab's podman (fetched from Debian's archive on first use, saying so), as `podman info` describes it."""
+    podman = engines.podman(lab.settings, lab.endpoints)
+    return podman_build.facts(podman, (lab.settings.state_dir,))
+
+
+def podman_build_and_push(lab: Lab) -> IndexMade:
+    """`podman build --platform … --manifest localhost/demo:podman .`, then `podman manifest push --all --rm …`."""
+    return podman_build.build_and_push(engines.podman(lab.settings, lab.endpoints), lab.workdir)
+
+
+def push_single_platforms(lab: Lab) -> list[PushResult]:
+    """One single-platform push per platform (`--provenance=false`: one manifest each, no index)."""
+    return assemble_index.push_single_platforms(lab.endpoints, lab.workdir)
+
+
+def imagetools_create(lab: Lab) -> IndexMade:
+    """`docker buildx imagetools create -t …:imagetools` from the single-platform pushes."""
+    return assemble_index.imagetools_create(lab.endpoints)
+
+
+def manifest_create(lab: Lab) -> IndexMade:
+    """`docker manifest create --insecure …:manifest …`, then `docker manifest push --insecure --purge …`."""
+    return assemble_index.manifest_create(lab.endpoints)
+
+
+def indexes_compared(lab: Lab) -> frames.Table:
+    """The four indexes side by side: step 3's (BuildKit) and the three made without it."""
+    reports = [(made_by, lab.read_index(tag)) for made_by, tag in COMPARED]
+    return index_comparison.comparison_table(reports, reports[0][1])

@@ -371,3 +371,35 @@ class ReproBuild:
     layout: Path  # the OCI layout the build wrote (a tar file)
     index: IndexReport  # read from the layout, not from a registry
     top_layer_times: tuple[tuple[str, int], ...]  # (platform, newest file time in the image's last layer)
+
+
+# --- notebook 06: indexes made without BuildKit's multi-platform build ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PodmanFacts:
+    """What `podman info` says of the lab's podman: versions, runtime, storage, and whether its folders are the lab's."""
+
+    version: str
+    buildah_version: str
+    runtime: str
+    storage_driver: str
+    docker_io_mirror: str  # where podman pulls docker.io images from ('' when from Docker Hub itself)
+    folders_are_the_labs: bool  # storage (graph root) and configuration files under the lab's folders
+
+
+@dataclass(frozen=True)
+class IndexMade:
+    """An index made by a tool other than a multi-platform `buildx build`: its commands, in order, and what the
+    registry now serves under the tag."""
+
+    tool: str
+    commands: tuple[CommandResult, ...]
+    image_ref: str
+    media_type: str
+    digest: str
+
+    @property
+    def succeeded(self) -> bool:
+        """True when every command exited with 0."""
+        return all(command.succeeded for command in self.commands)

@@ -139,6 +139,10 @@ def seed_cache(source: Settings, learner: Learner, target: Path) -> None:
     (target / "bin").mkdir()
     for name, relative in packages.PROGRAMS.items():
         (target / "bin" / name).symlink_to(target / "root" / relative)
+    if (source.cache_dir / "podman" / "packages.json").is_file():  # notebook 06's podman, when the session fetched it
+        for part in ("debs", "root"):
+            shutil.copytree(source.cache_dir / "podman" / part, target / "podman" / part, symlinks=True)
+        shutil.copy2(source.cache_dir / "podman" / "packages.json", target / "podman" / "packages.json")
     if target.parent.is_relative_to(learner.home) and target.parent != learner.home:
         os.chown(target.parent, learner.uid, learner.gid)  # ~/.cache, which this may have made
     chown_tree(target, learner.uid, learner.gid)

@@ -53,6 +53,7 @@ EXPECTED = {
     "03_the_build_that_works.ipynb": {"platform", "media type", "verified", "unanswered"},
     "04_inspect_the_index.ipynb": {"platform", "media type", "verified", "unanswered"},
     "05_every_variant.ipynb": {"platform", "media type", "verified", "unanswered"},
+    "06_without_buildkit.ipynb": {"platform", "media type", "verified", "unanswered"},
     "07_interview_practice.ipynb": {"verified", "unanswered"},
 }
 # The mime types nbval compares in a display_data or execute_result output (library-notes.md).

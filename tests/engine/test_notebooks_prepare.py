@@ -33,3 +33,8 @@ def test_notebook_04_builds_and_pushes_the_image_when_it_is_missing(lab: Endpoin
 def test_notebook_02_runs_twice_in_a_row(lab: Endpoints) -> None:
     for _ in range(2):
         assert "[OK] Verified:" in _execute("02_the_build_that_fails.ipynb")
+
+
+def test_notebook_06_runs_twice_in_a_row(lab: Endpoints) -> None:
+    for _ in range(2):
+        assert "[OK] Verified: the same layers in all" in _execute("06_without_buildkit.ipynb")
