@@ -216,7 +216,7 @@ INTERVIEW: tuple[Question, ...] = (
         ("07",),
         "an index is only descriptors: `imagetools create` reads the sources' manifests and pushes a new index that "
         "points at the same digests; nothing is rebuilt.",
-        (Proof(NB06, (), "imagetools create, docker manifest create and podman's manifest list"),
+        (Proof(NB06, ("06-05", "06-13", "06-15"), "imagetools create, docker manifest create and podman's manifest list"),
          Proof(NB04, ("04-09",), "the raw index: descriptors and platforms, nothing else")),
         "What does an index hold besides descriptors (notebook 04's raw JSON)?",
         "(b)",
@@ -387,7 +387,7 @@ EXERCISES: tuple[Question, ...] = (
         ("06",),
         "imagetools create reads each source's manifests and pushes an index of descriptors pointing at the same "
         "digests: nothing is rebuilt or uploaded again.",
-        (Proof(NB06, (), "imagetools create, docker manifest create"),
+        (Proof(NB06, ("06-13", "06-15"), "imagetools create, docker manifest create"),
          Proof(NB04, ("04-34",), "BuildKit is not the only way to build an index")),
         "buildx has a tool that writes an index from images already in a registry (notebook 04, 'Not only BuildKit').",
         "docker buildx imagetools create -t $REGISTRY/practice:stitched $REGISTRY/practice:stitch-amd64 "
@@ -402,7 +402,7 @@ EXERCISES: tuple[Question, ...] = (
         "docker manifest reads each source's manifest from its registry, not from the engine's image store (on this "
         "lab's classic daemon it says `no such manifest`): push the single-platform images first, then create and "
         "push the list.",
-        (Proof(NB06, (), "docker manifest create"),),
+        (Proof(NB06, ("06-15",), "docker manifest create"),),
         "Where does `docker manifest` read the images it lists from?",
         "(a)",
         options=("`docker manifest` reads the sources from a registry: they must be pushed first",
