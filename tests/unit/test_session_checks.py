@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != untouched.SNAPSHOT_VARIABLE}
+    # The inner session's options are the test's own: not the outer run's snapshot, nor its PYTEST_ADDOPTS.
+    env = {key: value for key, value in os.environ.items() if key not in (untouched.SNAPSHOT_VARIABLE, "PYTEST_ADDOPTS")}
     return {**env, "PYTHONPATH": str(REPO)}
 
 
