@@ -178,15 +178,19 @@ def _kind(command: str) -> str:
 
 
 def _split_of_run(timeline: Timeline, calls: list[tuple[float, float, str]]) -> None:
-    """Per notebook: time, docker commands and their time; then per kind of docker command."""
-    starts = [(when, text.split()[1]) for when, text in timeline.lines if text.startswith("executing ")]
+    """Per notebook: time, docker commands and their time; then per kind of docker command.
+
+    Notebooks run side by side (nbtools.CHAINS): a docker command counts for every notebook running when it started.
+    """
+    starts = {text.split()[1]: when for when, text in timeline.lines if text.startswith("executing ")}
+    ends = {text.split()[1]: when for when, text in timeline.lines if text.startswith("executed ")}
     end = timeline.line(r"^handout: ") or timeline.at()
-    print(f"  until the first notebook: Python, imports (nbformat, nbclient, nbconvert), the first kernel started"
-          f" and warmed up {starts[0][0]:5.2f} s")
-    for number, (began, name) in enumerate(starts):
-        until = starts[number + 1][0] if number + 1 < len(starts) else end
+    print(f"  until the first notebook: Python, imports (nbformat, nbclient, nbconvert), the first kernels started"
+          f" and warmed up {min(starts.values(), default=end):5.2f} s")
+    for name, began in sorted(starts.items()):
+        until = ends.get(name, end)
         mine = [duration for start, duration, _ in calls if began <= start < until]
-        print(f"  {name:34s} {until - began:5.2f} s: {len(mine):2d} docker commands {sum(mine):5.2f} s,"
+        print(f"  {name:34s} {began:5.2f}-{until:5.2f} s: {len(mine):2d} docker commands {sum(mine):5.2f} s,"
               f" the rest (kernel, imports, Python) {until - began - sum(mine):5.2f} s")
     print(f"  the handout (nbconvert HTML):                               {timeline.at() - end:5.2f} s")
     kinds: dict[str, list[float]] = {}

@@ -1,5 +1,5 @@
-"""Per-notebook timings of a full run: `python -m labkit.nbtools run` (every notebook in order, each in a fresh
-kernel, against the sandbox, as `make run` does), each notebook timed from its `executing` line to the next one.
+"""Per-notebook timings of a full run: `python -m labkit.nbtools run` (every notebook, each in a fresh kernel, against
+the sandbox, as `make run` does: 00-02 and 03-04 side by side, then the rest), each notebook as the runner times it.
 
     make bench-notebooks            # NB_ROUNDS=N rounds (3 by default); the median and range per notebook
 
@@ -9,6 +9,7 @@ Its last line is `notebooks_total_s=… rounds=…` (the median of the whole run
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -16,22 +17,22 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+EXECUTED = re.compile(r"^executed (\S+) in ([0-9.]+) s$")
 
 
 def one_run() -> tuple[dict[str, float], float]:
-    """Seconds per notebook, and the whole run's (the handout included)."""
+    """Seconds per notebook (as the runner reports each, from its first cell to its last), and the whole run's."""
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "-m", "labkit.nbtools", "run"], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
-    marks: list[tuple[float, str]] = []
     assert process.stdout is not None
+    times = {}
     for line in process.stdout:
-        if line.startswith(("executing ", "handout: ")):
-            marks.append((time.monotonic(), line.split()[1] if line.startswith("executing ") else ""))
+        if found := EXECUTED.match(line):
+            times[found.group(1)] = float(found.group(2))
     if process.wait() != 0:
         sys.exit("the whole lab failed: run `make run` to see where")
-    times = {name: marks[n + 1][0] - when for n, (when, name) in enumerate(marks[:-1]) if name}
-    return times, time.monotonic() - started
+    return dict(sorted(times.items())), time.monotonic() - started
 
 
 def main() -> None:

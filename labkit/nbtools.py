@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import sys
+import time
 import tomllib
 from collections.abc import Callable
 from contextlib import suppress
@@ -249,7 +250,9 @@ async def _execute_chain(paths: list[Path], executed: dict[Path, Any]) -> None:
             km = await upcoming
             upcoming = asyncio.ensure_future(_started_kernel()) if path != paths[-1] else None
             print(f"executing {path.name}", flush=True)
+            started = time.monotonic()
             executed[path] = await _execute_async(nbformat.read(path, as_version=4), path.name, km)
+            print(f"executed {path.name} in {time.monotonic() - started:.2f} s", flush=True)
     finally:
         if upcoming is not None:
             with suppress(BaseException):  # a kernel that failed to start has nothing to stop
