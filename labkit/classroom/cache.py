@@ -51,11 +51,10 @@ def kind_for(online: bool) -> str:
 
 def _restart(instructor: Settings, course: Course, text: str) -> Registry:
     service = spec(instructor, course)
-    changed = write_if_changed(course.cache_dir / "config.yml", text)
-    if changed:
-        processes.stop(service)
+    stopped = write_if_changed(course.cache_dir / "config.yml", text) and processes.stop(service)
     if processes.owned_pid(service) is None:
-        if not network.port_is_free("127.0.0.1", course.cache_port):
+        # Just stopped, its port may linger in TIME_WAIT: the registry binds it anyway (SO_REUSEADDR).
+        if not stopped and not network.port_is_free("127.0.0.1", course.cache_port):
             raise LabError(f"Port {course.cache_port} on 127.0.0.1 is taken, so the class's base-image cache cannot start.",
                            "Set LABKIT_CLASS_PORT so that it and the next three ports are free.")
         processes.start(service)

@@ -81,14 +81,20 @@ def prepare_shared(course: Course) -> None:
         f"import site; site.addsitedir({str(site)!r})\n")
     shutil.rmtree(course.notebooks, ignore_errors=True)
     shutil.copytree(REPO / "notebooks", course.notebooks, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for path in course.notebooks.glob("*.ipynb"):  # learners start from blank outputs: what they save, they ran
+        notebook = json.loads(path.read_text())
+        for cell in notebook["cells"]:
+            if cell.get("cell_type") == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
     shutil.rmtree(course.jupyter_config, ignore_errors=True)
     shutil.copytree(REPO / "etc" / "jupyter", course.jupyter_config)
     for folder, _, files in os.walk(course.shared_dir):
         os.chmod(folder, 0o755)
         for name in files:
-            path = os.path.join(folder, name)
-            if not os.path.islink(path):
-                os.chmod(path, os.stat(path).st_mode | 0o444)
+            file = os.path.join(folder, name)
+            if not os.path.islink(file):
+                os.chmod(file, os.stat(file).st_mode | 0o444)
 
 
 def _secret(path: Path) -> str:

@@ -24,7 +24,7 @@ def copy_notebooks(source: Path, target: Path) -> list[str]:
     target.mkdir(mode=0o700, exist_ok=True)
     copied = []
     for path in sorted(source.iterdir()):
-        if path.is_file() and not (target / path.name).exists():
+        if path.suffix in (".ipynb", ".md") and path.is_file() and not (target / path.name).exists():
             shutil.copyfile(path, target / path.name)
             copied.append(path.name)
     return copied
