@@ -64,13 +64,20 @@ class ClassLearner:
     def notebooks(self) -> Path:
         return self.home / accounts.NOTEBOOK_FOLDER
 
-    def command(self, argv: list[str]) -> list[str]:
+    def command(self, argv: list[str], **extra: str) -> list[str]:
         env = [f"HOME={self.home}", f"USER={self.name}", f"LOGNAME={self.name}", "LANG=C.UTF-8",
-               *[f"{key}={value}" for key, value in accounts.learner_environment(self.course).items()]]
+               *[f"{key}={value}" for key, value in {**accounts.learner_environment(self.course), **extra}.items()]]
         return ["runuser", "-u", self.name, "--", "env", "-i", *env, *argv]
 
-    def run(self, argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command(argv), cwd="/", capture_output=True, text=True, timeout=timeout, check=False)
+    def run(self, argv: list[str], timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.command(argv, **extra), cwd="/", capture_output=True, text=True, timeout=timeout,
+                              check=False)
+
+    def docker(self, daemon: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Their lab's docker CLI against one of their daemons, with their lab's DOCKER_CONFIG."""
+        settings = self.settings
+        return self.run([str(settings.bin_dir / "docker"), "-H", f"unix://{settings.socket(daemon)}", *args], timeout,
+                        DOCKER_CONFIG=str(settings.docker_config))
 
     def python(self, code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return self.run([str(self.course.python), "-c", code], timeout)

@@ -79,6 +79,11 @@ def prepare_shared(course: Course) -> None:
         subprocess.run([str(base), "-m", "venv", "--without-pip", str(course.venv)], check=True, capture_output=True)
     (course.venv / "lib" / version / "site-packages" / "labkit-class.pth").write_text(
         f"import site; site.addsitedir({str(site)!r})\n")
+    for part in ("etc", "share"):  # Jupyter's config and data (JupyterLab's extension, its assets) of the lab's venv
+        link = course.venv / part
+        if not link.is_symlink():
+            shutil.rmtree(link, ignore_errors=True)
+            link.symlink_to(Path(sys.prefix) / part)
     shutil.rmtree(course.notebooks, ignore_errors=True)
     shutil.copytree(REPO / "notebooks", course.notebooks, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     for path in course.notebooks.glob("*.ipynb"):  # learners start from blank outputs: what they save, they ran

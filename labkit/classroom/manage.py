@@ -118,6 +118,8 @@ def down(instructor: Settings, course: Course, purge: bool) -> list[str]:
         for member in course.roster():
             done.append(accounts.purge(member, course))
         shutil.rmtree(course.folder, ignore_errors=True)
+        if course.folder.parent.name == "multiarch-lab" and not any(course.folder.parent.iterdir()):
+            course.folder.parent.rmdir()  # /var/lib/multiarch-lab, made for the class
         done.append(f"removed {course.folder}")
     return done
 
