@@ -80,7 +80,10 @@ def notebooks_verified(member: Member) -> tuple[int, int]:
 
 
 def sandbox_state(member: Member, course: Course) -> str:
-    rows = engines.choose(accounts.learner_settings(member, course)).status()
+    try:
+        rows = engines.choose(accounts.learner_settings(member, course)).status()
+    except LabError:  # a sandbox stopping or crashing while it is asked
+        return "not answering"
     services = [row for row in rows if row.service in ("registry", *engines.DAEMONS)]
     running = sum(row.ready for row in services)
     return "up" if running == len(services) else ("down" if running == 0 else f"{running}/{len(services)} up")
@@ -108,7 +111,7 @@ def down(instructor: Settings, course: Course, purge: bool) -> list[str]:
     if hub.down(course):
         done.append("stopped the hub")
     for member in course.roster():
-        if engines.choose(accounts.learner_settings(member, course)).status() and _labkit_down(member, course):
+        if _labkit_down(member, course):
             done.append(f"stopped {member.name}'s sandbox")
     if cache.down(instructor, course):
         done.append("stopped the base-image cache")
