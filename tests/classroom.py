@@ -27,18 +27,18 @@ CLASS_ENV = {"LABKIT_CLASS_PORT": "8010", "LABKIT_CLASS_PREFIX": "mlab-c", "LABK
 PASSWORD = "class-test-password"  # chosen at each learner's first login (FirstUseAuthenticator)
 
 
-def class_env() -> dict[str, str]:
-    return {**os.environ, **CLASS_ENV}
+def class_env(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, **(overrides or CLASS_ENV)}
 
 
-def course() -> Course:
-    return Course.from_env(class_env())
+def course(overrides: dict[str, str] | None = None) -> Course:
+    return Course.from_env(class_env(overrides))
 
 
-def labkit_class(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """`labkit class ARGS` as root, as the instructor runs it."""
-    return subprocess.run([sys.executable, "-m", "labkit", "class", *args], env=class_env(), cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+def labkit_class(*args: str, timeout: float = 600, overrides: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`labkit class ARGS` as root, as the instructor runs it (the tests' class, or the one `overrides` names)."""
+    return subprocess.run([sys.executable, "-m", "labkit", "class", *args], env=class_env(overrides), cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,9 @@ class ClassLearner:
     def python(self, code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return self.run([str(self.course.python), "-c", code], timeout)
 
+    def python_args(self, code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return self.run([str(self.course.python), "-c", code, *args], timeout)
+
     def labkit(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return self.run([str(self.course.python), "-m", "labkit", *args], timeout)
 
@@ -108,9 +111,9 @@ def log_in(url: str, name: str, password: str = PASSWORD) -> int:
         return status
 
 
-def status_rows() -> dict[str, list[str]]:
+def status_rows(overrides: dict[str, str] | None = None) -> dict[str, list[str]]:
     """learner -> [server, sandbox, last activity, notebooks verified], from `labkit class status`."""
-    listed = labkit_class("status")
+    listed = labkit_class("status", overrides=overrides)
     assert listed.returncode == 0, listed.stdout + listed.stderr
     rows = [re.split(r"\s{2,}", line.strip()) for line in listed.stdout.splitlines()[2:] if line.strip()]
     return {row[0]: row[1:] for row in rows}
