@@ -18,9 +18,18 @@ from typing import Any
 
 DEFAULT_IMAGE = "registry.example.org/multiarch-lab/singleuser:latest"
 CHART_VERSION = "4.4.0"
-ARM64_BUILDER = ("docker buildx create --name lab --driver kubernetes --driver-opt rootless=true,nodeselector=kubernetes.io/arch=amd64 "
-                 "--platform linux/amd64 && docker buildx create --name lab --append --driver kubernetes "
-                 "--driver-opt rootless=true,nodeselector=kubernetes.io/arch=arm64 --platform linux/arm64")
+# The kubernetes driver's options `rootless` and `nodeselector`: driver/kubernetes/factory.go in docker/buildx v0.29.1
+# (https://github.com/docker/buildx/blob/v0.29.1/driver/kubernetes/factory.go#L208-L220).
+AMD64_NODE = ("docker buildx create --name lab --driver kubernetes --driver-opt rootless=true "
+              "--driver-opt nodeselector=kubernetes.io/arch=amd64 --platform linux/amd64")
+ARM64_NODE = ("docker buildx create --name lab --append --driver kubernetes --driver-opt rootless=true "
+              "--driver-opt nodeselector=kubernetes.io/arch=arm64 --platform linux/arm64")
+ARM64_BUILDER = f"{AMD64_NODE} && {ARM64_NODE}"
+
+
+def _on_start(command: str) -> dict[str, Any]:
+    """KubeSpawner's lifecycle_hooks: the learner's builder, created when their pod starts (once: `|| true` on restart)."""
+    return {"postStart": {"exec": {"command": ["sh", "-c", f"({command}) || true"]}}}
 
 
 def values(image: str = DEFAULT_IMAGE) -> dict[str, Any]:
@@ -36,9 +45,9 @@ def values(image: str = DEFAULT_IMAGE) -> dict[str, Any]:
             "profileList": [
                 {"display_name": "Multi-arch lab (arm64 emulated with QEMU on the builder's node)", "slug": "lab",
                  "default": True,
-                 "kubespawner_override": {"environment": {"LABKIT_BUILDX_CREATE": ARM64_BUILDER.split(" && ")[0]}}},
+                 "kubespawner_override": {"lifecycle_hooks": _on_start(AMD64_NODE)}},
                 {"display_name": "Multi-arch lab with a native arm64 node", "slug": "lab-native-arm64",
-                 "kubespawner_override": {"environment": {"LABKIT_BUILDX_CREATE": ARM64_BUILDER}}},
+                 "kubespawner_override": {"lifecycle_hooks": _on_start(ARM64_BUILDER)}},
             ],
         },
         "cull": {"enabled": True, "timeout": 3600, "every": 300, "users": False},

@@ -31,7 +31,8 @@ def test_helm_values_validate_against_the_charts_schema() -> None:
     assert single["image"] == {"name": "registry.example.org/lab/singleuser", "tag": "2026.11"}
     assert set(single["cpu"]) == set(single["memory"]) == {"limit", "guarantee"}
     assert [profile["slug"] for profile in single["profileList"]] == ["lab", "lab-native-arm64"]
-    assert "--append" in single["profileList"][1]["kubespawner_override"]["environment"]["LABKIT_BUILDX_CREATE"]
+    native = single["profileList"][1]["kubespawner_override"]["lifecycle_hooks"]["postStart"]["exec"]["command"][-1]
+    assert "--append" in native and "nodeselector=kubernetes.io/arch=arm64" in native and "rootless=true" in native
     assert found["cull"]["enabled"] is True
 
 
