@@ -84,7 +84,7 @@ def _memory(uids: set[int]) -> dict[str, int]:
     return found
 
 
-def _lab(learner: ClassLearner, url: str, start: threading.Barrier) -> float:
+def _lab(learner: ClassLearner, url: str, start: threading.Barrier) -> tuple[float, str]:
     start.wait()
     began = time.monotonic()
     if log_in(url, learner.name) != 200:
@@ -96,7 +96,9 @@ def _lab(learner: ClassLearner, url: str, start: threading.Barrier) -> float:
     output = run.communicate(timeout=3600)[0]
     if run.returncode != 0:
         raise SystemExit(f"{learner.name}: the lab failed:\n{output[-3000:]}")
-    return time.monotonic() - began
+    per_notebook = ", ".join(line.replace(".ipynb: verified in", "").strip() for line in output.splitlines()
+                             if ": verified in " in line)
+    return time.monotonic() - began, per_notebook
 
 
 def _violations(members: list[ClassLearner]) -> int:
@@ -142,12 +144,13 @@ def main() -> None:
         sampler.start()
         start = threading.Barrier(count)
         with concurrent.futures.ThreadPoolExecutor(count) as pool:
-            times = list(pool.map(lambda learner: _lab(learner, found.url, start), members))
+            results = list(pool.map(lambda learner: _lab(learner, found.url, start), members))
+        times = [seconds for seconds, _ in results]
         sampling.set()
         sampler.join()
         violations = _violations(members)
-        for learner, seconds in zip(members, times, strict=True):
-            print(f"{learner.name}: whole lab {seconds:6.1f} s")
+        for learner, (seconds, per_notebook) in zip(members, results, strict=True):
+            print(f"{learner.name}: whole lab {seconds:6.1f} s from the login ({per_notebook})")
         mib = {key: value / count / 2**20 for key, value in peak.items()}
         print(f"peak memory per learner, every process of theirs: rss {mib['rss']:.0f} MiB, pss {mib['pss']:.0f} MiB; "
               f"their sandbox's alone: rss {mib['sandbox_rss']:.0f} MiB, pss {mib['sandbox_pss']:.0f} MiB")

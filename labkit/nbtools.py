@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import sys
+import time
 import tomllib
 from collections.abc import Callable
 from contextlib import suppress
@@ -241,10 +242,12 @@ def verify(folder: Path) -> list[str]:
     the notebooks whose outputs end with their `[OK] Verified` line."""
     verified = []
     for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
-        print(f"executing {path.name}", flush=True)
+        started = time.monotonic()
         notebook = _execute(nbformat.read(path, as_version=4), path.name)
         nbformat.write(notebook, path)
-        if "[OK] Verified" in json.dumps([cell.get("outputs", []) for cell in notebook.cells]):
+        ok = "[OK] Verified" in json.dumps([cell.get("outputs", []) for cell in notebook.cells])
+        print(f"{path.name}: {'verified' if ok else 'NOT verified'} in {time.monotonic() - started:.1f} s", flush=True)
+        if ok:
             verified.append(path.name)
     return verified
 

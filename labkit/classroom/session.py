@@ -1,10 +1,10 @@
 """What runs as the learner when the hub starts their server: their copy of the notebooks, their sandbox, JupyterLab.
 
-`python -m labkit.classroom.session ARGS` copies every notebook the learner does not have yet into ~/multiarch-lab
-(their own edits are kept), caps how many processes their account may run (RLIMIT_NPROC counts every process and
-thread of their uid, their rootless containers' included: a runaway build cannot exhaust the host's process table),
-starts `labkit up` in the background (their rootless sandbox, on first use; log in its state folder), then becomes
-`jupyterhub-singleuser ARGS`.
+`python -m labkit.classroom.session ARGS` copies every notebook (and the glossary, and a handout the instructor put
+there) the learner does not have yet into ~/multiarch-lab (their own edits are kept); caps how many processes their
+account may run (RLIMIT_NPROC counts every process and thread of their uid, their rootless containers' included: a
+runaway build cannot exhaust the host's process table); starts `labkit up` in the background (their rootless sandbox,
+on first use; log in its state folder); then becomes `jupyterhub-singleuser ARGS`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def copy_notebooks(source: Path, target: Path) -> list[str]:
     target.mkdir(mode=0o700, exist_ok=True)
     copied = []
     for path in sorted(source.iterdir()):
-        if path.suffix in (".ipynb", ".md") and path.is_file() and not (target / path.name).exists():
+        if path.suffix in (".ipynb", ".md", ".html") and path.is_file() and not (target / path.name).exists():
             shutil.copyfile(path, target / path.name)
             copied.append(path.name)
     return copied
