@@ -112,7 +112,7 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
             os.lchown(os.path.join(folder, name), uid, gid)
 
 
-def seed_cache(member: Member, course: Course) -> None:
+def link_cache(member: Member, course: Course) -> None:
     """The learner's package cache: their own folder, its engine packages links to the class's copy."""
     cache = learner_settings(member, course).cache_dir
     if (cache / "packages.json").is_file():

@@ -1,7 +1,7 @@
 """The class-wide base-image cache: one registry on the host's loopback, which every learner's daemons use as a mirror.
 
 Where Docker Hub answers, it is a pull-through cache of Docker Hub (`proxy.remoteurl`): a class pulls each base image
-from Docker Hub once, under one address's pull limit. Where it does not, it is seeded with the lab's own busybox base
+from Docker Hub once, under one address's pull limit. Where it does not, it is preloaded with the lab's own busybox base
 image and then served in read-only mode (`storage.maintenance.readonly`). Either way nobody can push to it: a
 pull-through cache refuses pushes, and so does a read-only registry. It runs as root, from the instructor's engine
 packages; learners only read from it.
@@ -36,7 +36,7 @@ def spec(instructor: Settings, course: Course) -> ProcessSpec:
 
 
 def config(course: Course, kind: str, writable: bool = False) -> str:
-    """config.yml: loopback only; `proxy` (a pull-through cache of Docker Hub) or `seeded` (read-only once seeded)."""
+    """config.yml: loopback only; `proxy` (a pull-through cache of Docker Hub) or `preloaded` (read-only once the base image is in)."""
     readonly = "false" if writable or kind == "proxy" else "true"
     proxy = f"proxy:\n  remoteurl: {DOCKER_HUB}\n" if kind == "proxy" else ""
     return ("version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n"
@@ -46,7 +46,7 @@ def config(course: Course, kind: str, writable: bool = False) -> str:
 
 
 def kind_for(online: bool) -> str:
-    return "proxy" if online else "seeded"
+    return "proxy" if online else "preloaded"
 
 
 def _restart(instructor: Settings, course: Course, text: str) -> Registry:
@@ -69,11 +69,11 @@ def _restart(instructor: Settings, course: Course, text: str) -> Registry:
 
 
 def up(instructor: Settings, course: Course) -> str:
-    """Start the cache (seeding it first where it cannot pull from Docker Hub); returns its kind."""
+    """Start the cache (preloading it first where it cannot pull from Docker Hub); returns its kind."""
     kind = kind_for(network.docker_hub_reachable())
-    if kind == "seeded":
-        seeded = course.cache_dir / "data" / "docker" / "registry" / "v2" / "repositories" / BASE_REPOSITORY
-        if not seeded.is_dir():
+    if kind == "preloaded":
+        present = course.cache_dir / "data" / "docker" / "registry" / "v2" / "repositories" / BASE_REPOSITORY
+        if not present.is_dir():
             registry = _restart(instructor, course, config(course, kind, writable=True))
             base_image.ensure_pushed(instructor, registry, packages.read_record(instructor))
     _restart(instructor, course, config(course, kind))

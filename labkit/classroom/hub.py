@@ -110,7 +110,7 @@ def _secret(path: Path) -> str:
 
 
 def api_token(course: Course) -> str:
-    """The token `labkit class status` reads the hub's REST API with."""
+    """The instructor's token for the hub's REST API (root's alone): list learners and their servers, stop a server."""
     return _secret(course.hub_dir / "api-token")
 
 
@@ -121,7 +121,8 @@ def config(course: Course, members: list[Member]) -> str:
                    "LABKIT_CLASS_NPROC": str(PROCESS_LIMIT)}
     session = [str(course.python), "-m", "labkit.classroom.session"]
     stop = [str(course.python), "-m", "labkit", "down"]
-    roles = [{"name": "labkit-class", "scopes": ["list:users", "read:users", "read:servers", "read:users:activity"],
+    roles = [{"name": "labkit-class", "scopes": ["list:users", "read:users", "read:servers", "read:users:activity",
+                                                 "delete:servers"],
               "services": ["labkit-class"]},
              {"name": "idle-culler", "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
               "services": ["idle-culler"]}]

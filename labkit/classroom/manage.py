@@ -45,7 +45,7 @@ def up(instructor: Settings, course: Course, learners: int, group: str) -> list[
     accounts.share_packages(instructor, course)
     hub.prepare_shared(course)
     for member in members:
-        accounts.seed_cache(member, course)
+        accounts.link_cache(member, course)
     _ensure_nft()
     roster = course.roster()
     guard.apply(course.name, {m.uid: accounts.learner_settings(m, course).registry_port for m in roster})

@@ -6,7 +6,8 @@ them, all three at the same moment (`python -m labkit.nbtools verify`), and `lab
 The isolation checks try, as learner B, everything that would reach learner A: A's daemon sockets, A's registry by every
 loopback address and from inside B's own rootless namespaces, A's notebooks and state; the class's base-image cache
 serves every learner's daemons and takes no push; one learner's runaway build, `labkit down` and crash leave the others
-working. `labkit class down --purge` ends it: no process of a learner left, the accounts the class made removed.
+working; a server stopped as the idle culler stops it takes its learner's sandbox down with it. `labkit class down
+--purge` ends it: no process of a learner left, the accounts the class made removed.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import signal
 import socket
 import subprocess
 import textwrap
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import labkit.engines.rootless as rootless
-from labkit.classroom import accounts, guard
+from labkit.classroom import accounts, guard, hub
 from labkit.docker.endpoints import Endpoints
 from labkit.engines import DAEMONS
 from labkit.system import processes
@@ -175,6 +177,17 @@ def test_one_learners_down_and_crash_leave_the_others_working(klass: list[ClassL
     assert working.docker("multiarch", "run", "--rm", "busybox", "true").returncode == 0
     assert crashed.labkit("up").returncode == 0  # `labkit up` puts a crashed sandbox back
     assert status_rows()[crashed.name][1] == "up"
+
+
+def test_a_stopped_server_stops_its_learners_sandbox(klass: list[ClassLearner]) -> None:
+    """What the idle culler does to an idle learner: DELETE their server through the hub's API."""
+    learner, found = klass[2], course()
+    request = urllib.request.Request(f"{found.url}/hub/api/users/{learner.name}/server", method="DELETE",
+                                     headers={"Authorization": f"token {hub.api_token(found)}"})
+    with urllib.request.urlopen(request, timeout=120) as answer:
+        assert answer.status in (202, 204)
+    wait_until(lambda: status_rows()[learner.name][:2] == ["stopped", "down"], 120, f"{learner.name}'s sandbox to stop")
+    assert rootless.namespace_holder(learner.settings) is None
 
 
 def test_class_down_purge_leaves_nothing_of_the_class(klass: list[ClassLearner]) -> None:

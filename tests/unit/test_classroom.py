@@ -64,9 +64,9 @@ def test_guard_rules_name_each_learners_port_and_uid() -> None:
 
 def test_cache_config_is_read_only_or_a_pull_through_cache(tmp_path: Path) -> None:
     course = Course("c1", tmp_path, 8010)
-    seeded = cache.config(course, "seeded")
-    assert "readonly:\n      enabled: true" in seeded and "proxy:" not in seeded and "addr: 127.0.0.1:8013" in seeded
-    assert "readonly:\n      enabled: false" in cache.config(course, "seeded", writable=True)
+    preloaded = cache.config(course, "preloaded")
+    assert "readonly:\n      enabled: true" in preloaded and "proxy:" not in preloaded and "addr: 127.0.0.1:8013" in preloaded
+    assert "readonly:\n      enabled: false" in cache.config(course, "preloaded", writable=True)
     assert "proxy:\n  remoteurl: https://registry-1.docker.io" in cache.config(course, "proxy")
 
 
