@@ -8,11 +8,14 @@ class downloads and unpacks the engine once.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 from labkit.classroom.course import ACCOUNT_COMMENT, Course, Member
@@ -137,9 +140,36 @@ def lab_folders(member: Member, course: Course) -> list[Path]:
     return [Path(member.home) / NOTEBOOK_FOLDER, settings.cache_dir, settings.state_dir.parent]
 
 
+def processes_of(uid: int) -> list[int]:
+    """The live processes running as this uid."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid:
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def end_processes(uid: int, timeout: float = 20.0) -> list[int]:
+    """Stop what still runs as an account the class made (TERM, then KILL); returns the pids that were left."""
+    left = processes_of(uid)
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        for pid in processes_of(uid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal_number)
+        deadline = time.monotonic() + timeout
+        while processes_of(uid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return left
+
+
 def purge(member: Member, course: Course) -> str:
-    """Remove the learner's account when the class made it, else only the lab's folders in their home."""
+    """Remove the learner's account when the class made it (and whatever still runs as it), else only the lab's
+    folders in their home."""
     if member.created:
+        end_processes(member.uid)
         subprocess.run(["userdel", "--remove", member.name], capture_output=True, check=False)
         return f"removed the account {member.name}"
     for folder in lab_folders(member, course):

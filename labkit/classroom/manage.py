@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,9 @@ def down(instructor: Settings, course: Course, purge: bool) -> list[str]:
     for member in course.roster():
         if _labkit_down(member, course):
             done.append(f"stopped {member.name}'s sandbox")
+    deadline = time.monotonic() + 30  # the learners' servers and kernels, stopped by the hub, finishing
+    while any(accounts.processes_of(m.uid) for m in course.roster() if m.created) and time.monotonic() < deadline:
+        time.sleep(0.2)
     if cache.down(instructor, course):
         done.append("stopped the base-image cache")
     if guard.remove(course.name):
