@@ -22,8 +22,8 @@ VERIFIED = re.compile(r"\[OK\] Verified")
 
 def _require_root() -> None:
     if euid() != 0:
-        raise LabError("A class is set up by root: it creates accounts, starts the hub and guards each learner's ports.",
-                       "Run it as root: sudo labkit class up ...")
+        raise LabError("A class is run by root: it creates accounts, starts the hub, guards each learner's ports and reads "
+                       "their homes.", "Run it as root: sudo labkit class up|status|down.")
 
 
 def _ensure_nft() -> None:
@@ -91,6 +91,7 @@ def sandbox_state(member: Member, course: Course) -> str:
 
 
 def status(course: Course) -> list[Row]:
+    _require_root()  # the roster and the learners' homes are root's to read
     users = {user["name"]: user for user in hub.users(course) or []}
     rows = []
     for member in course.roster():
