@@ -9,7 +9,8 @@ each as themselves. A learner's lab time runs from that common moment to their l
 Memory: every 2 s, the resident memory of every process of the learners' uids (their JupyterLab server and kernels,
 the notebook runner, RootlessKit, slirp4netns, both dockerd and their containerd, the registry), summed;
 rss_per_learner_mib is the peak of that sum divided by N. RSS counts a page shared by several processes once for each,
-so the bench also prints PSS (shared pages split between their processes), and the sandboxes' share of both.
+so the bench also prints PSS (shared pages split between their processes), the sandboxes' share of both, and both
+once the lab is done (each learner's server and sandbox, idle).
 Isolation: afterwards each learner tries, as themselves, to reach the next learner's daemon
 sockets, their registry (127.0.0.1 and 127.0.0.2) and their first notebook; each success is a violation.
 
@@ -148,12 +149,15 @@ def main() -> None:
         times = [seconds for seconds, _ in results]
         sampling.set()
         sampler.join()
+        time.sleep(5)  # the notebook runners and their kernels gone: each learner's server and sandbox, idle
+        idle = {key: value / count / 2**20 for key, value in _memory(uids).items()}
         violations = _violations(members)
         for learner, (seconds, per_notebook) in zip(members, results, strict=True):
             print(f"{learner.name}: whole lab {seconds:6.1f} s from the login ({per_notebook})")
         mib = {key: value / count / 2**20 for key, value in peak.items()}
         print(f"peak memory per learner, every process of theirs: rss {mib['rss']:.0f} MiB, pss {mib['pss']:.0f} MiB; "
               f"their sandbox's alone: rss {mib['sandbox_rss']:.0f} MiB, pss {mib['sandbox_pss']:.0f} MiB")
+        print(f"idle afterwards, per learner (their server and sandbox): rss {idle['rss']:.0f} MiB, pss {idle['pss']:.0f} MiB")
         rss = mib["rss"]
         print(f"learners={count} lab_p50_s={statistics.median(times):.1f} lab_p95_s={_percentile(times, 0.95):.1f} "
               f"rss_per_learner_mib={rss:.0f} isolation_violations={violations}")
