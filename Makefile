@@ -144,7 +144,7 @@ bench-steps: up
 # sandboxes; the last line gives learners=, lab_p50_s=, lab_p95_s=, rss_per_learner_mib=, isolation_violations=.
 LEARNERS ?= 30
 .PHONY: bench-class
-bench-class: up
+bench-class: setup
 	LEARNERS=$(LEARNERS) $(BIN)/python -m bench.class_
 
 # Needs nothing of this checkout but git: it clones the repository and installs into the clone.
