@@ -145,6 +145,13 @@ bench-steps: up
 bench-platforms: up
 	$(BIN)/python -m bench.platforms
 
+# A class on this host (as root): N learners start the whole lab at the same moment, through the hub and their rootless
+# sandboxes; the last line gives learners=, lab_p50_s=, lab_p95_s=, rss_per_learner_mib=, isolation_violations=.
+LEARNERS ?= 30
+.PHONY: bench-class
+bench-class: setup
+	LEARNERS=$(LEARNERS) $(BIN)/python -m bench.class_
+
 # Needs nothing of this checkout but git: it clones the repository and installs into the clone.
 bench-first:
 	$(PYTHON) -m bench.first

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labkit import engines
+from labkit.classroom import helm, manage
+from labkit.classroom.course import Course
 from labkit.diagnostics import doctor
 from labkit.engines import Engine
 from labkit.errors import LabError
@@ -158,7 +160,58 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check a task against the lab's final state: labkit check challenge")
     check.add_argument("what", choices=("challenge",))
     check.set_defaults(run=_check)
+    _class_commands(commands)
     return parser
+
+
+# --- labkit class: a class on one host (labkit/classroom) -------------------------------------------------------------
+def _class_up(engine: Engine, args: argparse.Namespace) -> int:
+    course = Course.from_env()
+    roster = manage.up(engine.settings, course, args.learners, args.group or "")
+    print(f"the hub answers on {course.url} (put your TLS reverse proxy in front); {len(roster)} learners: "
+          f"{', '.join(member.name for member in roster)}; each chooses a password at first login")
+    return 0
+
+
+def _class_status(_: Engine, __: argparse.Namespace) -> int:
+    rows = manage.status(Course.from_env())
+    print(table(("learner", "server", "sandbox", "last activity", "notebooks verified"),
+                [(r.learner, r.server, r.sandbox, r.last_activity, r.verified) for r in rows]))
+    return 0
+
+
+def _class_down(engine: Engine, args: argparse.Namespace) -> int:
+    done = manage.down(engine.settings, Course.from_env(), args.purge)
+    print("\n".join(done) if done else "nothing of the class was running")
+    return 0
+
+
+def _class_helm_values(_: Engine, args: argparse.Namespace) -> int:
+    text = helm.values_yaml(helm.values(args.image))
+    if args.output:
+        args.output.write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
+def _class_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = commands.add_parser("class", help="a class on one host: accounts, JupyterHub, a rootless sandbox each")
+    actions = group.add_subparsers(dest="action", required=True)
+    up = actions.add_parser("up", help="as root: learner accounts, prepare-host, the base-image cache, the hub")
+    who = up.add_mutually_exclusive_group(required=True)
+    who.add_argument("--learners", type=int, default=0, metavar="N", help="create accounts PREFIX1..PREFIXN")
+    who.add_argument("--group", metavar="NAME", help="the members of an existing group")
+    up.set_defaults(run=_class_up)
+    actions.add_parser("status", help="a row per learner: server, sandbox, last activity, notebooks verified"
+                       ).set_defaults(run=_class_status)
+    down = actions.add_parser("down", help="stop everything the class started (learners' work is kept)")
+    down.add_argument("--purge", action="store_true", help="also remove the accounts the class created, and its folders")
+    down.set_defaults(run=_class_down)
+    values = actions.add_parser("helm-values", help="Zero to JupyterHub chart values for this lab on Kubernetes")
+    values.add_argument("--image", default=helm.DEFAULT_IMAGE, help="the single-user image (the lab, built for the class)")
+    values.add_argument("--output", type=Path, help="write to this file instead of printing")
+    values.set_defaults(run=_class_helm_values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -294,11 +294,32 @@ def run() -> Path:
     return HANDOUT
 
 
+def verify(folder: Path) -> list[str]:
+    """Execute every notebook of a folder (a learner's copy) in order, in place, as JupyterLab would save it; returns
+    the notebooks whose outputs end with their `[OK] Verified` line."""
+    verified = []
+    for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+        started = time.monotonic()
+        notebook = _execute(nbformat.read(path, as_version=4), path.name)
+        nbformat.write(notebook, path)
+        ok = "[OK] Verified" in json.dumps([cell.get("outputs", []) for cell in notebook.cells])
+        print(f"{path.name}: {'verified' if ok else 'NOT verified'} in {time.monotonic() - started:.1f} s", flush=True)
+        if ok:
+            verified.append(path.name)
+    return verified
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m labkit.nbtools outputs|run`."""
+    """`python -m labkit.nbtools outputs|run`, or `verify FOLDER` (a copy of the notebooks, run in place)."""
     parser = argparse.ArgumentParser(prog="python -m labkit.nbtools")
-    parser.add_argument("action", choices=("outputs", "run"))
+    parser.add_argument("action", choices=("outputs", "run", "verify"))
+    parser.add_argument("folder", nargs="?", type=Path, help="verify: the folder of notebooks to run in place")
     args = parser.parse_args(argv)
+    if args.action == "verify":
+        found = sorted(args.folder.glob("[0-9][0-9]_*.ipynb"))
+        verified = verify(args.folder)
+        print(f"verified: {len(verified)}/{len(found)}")
+        return 0 if found and len(verified) == len(found) else 1
     outputs() if args.action == "outputs" else run()
     return 0
 

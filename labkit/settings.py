@@ -149,6 +149,7 @@ class Settings:
     host_arch: str = field(default_factory=host_debian_arch)
     mode: Mode = "sandbox"
     host_docker: str = ""
+    class_mirror: str = ""  # host:port of a class-wide base-image cache the daemons use as a mirror (labkit class)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -192,6 +193,7 @@ class Settings:
             base_arches=arches,
             mode=mode,
             host_docker=environ.get("LABKIT_DOCKER_HOST", ""),
+            class_mirror=environ.get("LABKIT_CLASS_MIRROR", ""),
         )
         longest = max(len(str(settings.socket(daemon))) for daemon in ("classic", "multiarch"))
         if longest > 100:

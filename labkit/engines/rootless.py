@@ -69,7 +69,9 @@ def runtime_dir(settings: Settings, name: Daemon) -> Path:
 def rootlesskit_spec(settings: Settings) -> ProcessSpec:
     """How RootlessKit is started: the namespaces, slirp4netns, the port driver; its child only holds them."""
     folder = settings.service_dir("rootlesskit")
-    argv = (_program("rootlesskit"), f"--state-dir={rootlesskit_dir(settings)}", *ROOTLESSKIT_FLAGS, "/bin/sh", "-c", HOLDER)
+    # A class-wide base-image cache (labkit class) is reached on the host's loopback, which slirp4netns names 10.0.2.2.
+    flags = [flag for flag in ROOTLESSKIT_FLAGS if not (settings.class_mirror and flag == "--disable-host-loopback")]
+    argv = (_program("rootlesskit"), f"--state-dir={rootlesskit_dir(settings)}", *flags, "/bin/sh", "-c", HOLDER)
     return ProcessSpec("rootlesskit", argv, sandbox.service_env(settings), folder / "pid", folder / "log")
 
 

@@ -88,8 +88,8 @@ def daemon_config(settings: Settings, name: Daemon) -> dict[str, object]:
         "ip6tables": False,
         "userland-proxy": False,
         "features": {"containerd-snapshotter": STORES[name] == "containerd"},  # explicit: newer engines change the default
-        "registry-mirrors": [f"http://{registry}"],
-        "insecure-registries": [registry],
+        "registry-mirrors": [f"http://{mirror}" for mirror in (settings.class_mirror, registry) if mirror],
+        "insecure-registries": [mirror for mirror in (settings.class_mirror, registry) if mirror],
     }
 
 

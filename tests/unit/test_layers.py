@@ -1,7 +1,7 @@
 """The house's layers: each module of labkit imports only modules of its own layer or of a layer above it.
 
 errors → settings → experiment → versions → oci → results → system → docker → provision → engines → steps → diagnostics → practice → views
-→ the faces (lab, cli, nbtools). Views never reach an engine; only `labkit.engines` knows the modes.
+→ classroom → the faces (lab, cli, nbtools). Views never reach an engine; only `labkit.engines` knows the modes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 LABKIT = Path(__file__).resolve().parents[2] / "labkit"
 LAYERS = ["errors", "settings", "experiment", "versions", "oci", "results", "system", "docker", "provision", "engines", "steps",
-          "diagnostics", "practice", "views", "lab", "cli", "nbtools", "__main__"]
+          "diagnostics", "practice", "views", "classroom", "lab", "cli", "nbtools", "__main__"]
 FACES = {"lab", "cli", "nbtools", "__main__"}  # the faces sit side by side at the bottom
 
 

@@ -1,0 +1,58 @@
+"""A learner of a class, in a real browser: logs into the hub (choosing their password, as at a first login), gets
+JupyterLab on their own copy of the notebooks, runs notebook 00 against their own rootless sandbox to its
+`[OK] Verified` line. Screenshots go to build/browser/class-*.png.
+
+The class is the tests' own (tests/classroom.py), with one learner; `labkit class down` stops it at the end and keeps
+the account for the classroom engine test, which starts the same class with three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from labkit.docker.endpoints import Endpoints
+from tests.browser.test_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, _nothing_in_the_way, _run_all_cells
+from tests.classroom import PASSWORD, ClassLearner, course, labkit_class, learners
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture
+def learner(lab: Endpoints) -> Iterator[ClassLearner]:
+    try:
+        up = labkit_class("up", "--learners", "1")
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield learners(course())[0]
+    finally:
+        down = labkit_class("down")
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def test_a_learner_logs_into_the_hub_and_verifies_notebook_00(learner: ClassLearner, tmp_path: Path) -> None:
+    assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: `make test` installs Debian's (make chromium)"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    url = course().url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000})
+        try:
+            page = browser.new_page()
+            page.goto(f"{url}/hub/login")
+            page.fill("#username_input", learner.name)
+            page.fill("#password_input", PASSWORD)
+            page.screenshot(path=SCREENSHOTS / "class-login.png")
+            page.click("#login_submit")
+            page.wait_for_url(f"{url}/user/{learner.name}/lab/**", timeout=300_000)
+            expect(page.locator(".jp-NotebookPanel:visible")).to_be_visible(timeout=120_000)
+            assert page.url.endswith("/lab/tree/00_start_here.ipynb"), page.url
+            notebook = _run_all_cells(page)
+            _nothing_in_the_way(page, notebook, "00_start_here")
+            page.screenshot(path=SCREENSHOTS / "class-00_start_here.png")
+        finally:
+            browser.close()
+    assert (learner.notebooks / "00_start_here.ipynb").is_file()
