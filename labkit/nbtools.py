@@ -45,6 +45,9 @@ VOLATILE = re.compile(r"(/root/|/home/|/tmp/|/work/|0x[0-9a-f]{8,}|#\d+ DONE \d|
 # Kernels talk over TCP encrypted with CurveZMQ keys their manager provisions (as etc/jupyter sets for JupyterLab):
 # without them ipykernel logs "Kernel is running over TCP without encryption" at every start.
 KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}} if zmq.has("curve") else {})
+# How long a kernel may take to answer: on a host shared by a class, many kernels start at once (nbclient's 60 s is
+# too short there).
+KERNEL_STARTUP_TIMEOUT = 300
 # What nbclient passes to a kernel it starts itself: IPython's history stays in memory.
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 # What every notebook imports first: a kernel started ahead of its notebook imports it then, silently (no output, no
@@ -174,7 +177,8 @@ def failure_message(name: str, cell: Any, ename: str, evalue: str) -> str:
 async def _execute_async(notebook: Any, name: str, km: AsyncKernelManager | None = None) -> Any:
     """Execute a notebook in a fresh kernel (the given one, else one of its own), stopped when it is done."""
     failed: list[Any] = []
-    client = NotebookClient(notebook, km=km, timeout=600, kernel_name="python3", config=KERNEL_CONFIG, shutdown_kernel="immediate",
+    client = NotebookClient(notebook, km=km, timeout=600, startup_timeout=KERNEL_STARTUP_TIMEOUT, kernel_name="python3",
+                            config=KERNEL_CONFIG, shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(NOTEBOOKS)}},
                             on_cell_error=lambda cell, cell_index, execute_reply: failed.append(cell))
     try:
@@ -219,7 +223,7 @@ async def _started_kernel() -> AsyncKernelManager:
     client = km.client()
     client.start_channels()
     try:
-        await client.wait_for_ready(timeout=60)
+        await client.wait_for_ready(timeout=KERNEL_STARTUP_TIMEOUT)
         await client.execute_interactive(WARM_UP, silent=True, store_history=False, timeout=60)
     finally:
         client.stop_channels()

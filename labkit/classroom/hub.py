@@ -67,6 +67,10 @@ def prepare_shared(course: Course) -> None:
             raise LabError(f"The learners cannot read {needed}, so their servers could not run the lab.",
                            "Keep the lab's checkout where every user can read it (not under /root), run `make setup` "
                            "there, and run `labkit class up` from it.")
+    # Learners cannot write bytecode next to root's packages: compiled once here, or every learner's kernel would
+    # compile JupyterLab's, pandas' and the lab's modules from source at each start.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", str(site), str(REPO / "labkit")],
+                   capture_output=True, check=False)
     course.shared_dir.mkdir(parents=True, exist_ok=True)
     course.folder.chmod(0o755)
     course.shared_dir.chmod(0o755)
