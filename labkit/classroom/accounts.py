@@ -22,6 +22,7 @@ from labkit.classroom.course import ACCOUNT_COMMENT, Course, Member
 from labkit.errors import LabError
 from labkit.provision import packages
 from labkit.settings import Settings, default_registry_port, default_run_dir
+from labkit.system.files import readable_by_all
 
 NOTEBOOK_FOLDER = "multiarch-lab"  # the learner's copy of the notebooks, in their home
 SLIRP_HOST = "10.0.2.2"  # the host's loopback, as slirp4netns names it inside a rootless sandbox
@@ -100,12 +101,7 @@ def share_packages(instructor: Settings, course: Course) -> None:
     for part in ("debs", "root"):
         shutil.copytree(instructor.cache_dir / part, course.packages / part, symlinks=True, copy_function=_link_or_copy)
     shutil.copy2(instructor.record_file, stamp)
-    for folder, _, files in os.walk(course.packages):
-        os.chmod(folder, 0o755)
-        for name in files:
-            path = os.path.join(folder, name)
-            if not os.path.islink(path):
-                os.chmod(path, os.stat(path).st_mode | 0o444)
+    readable_by_all(course.packages)
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:

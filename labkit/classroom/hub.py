@@ -27,6 +27,7 @@ from labkit.classroom.accounts import learner_environment
 from labkit.classroom.course import Course, Member
 from labkit.errors import LabError
 from labkit.system import network, processes
+from labkit.system.files import readable_by_all
 from labkit.system.processes import ProcessSpec
 
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
@@ -98,12 +99,7 @@ def prepare_shared(course: Course) -> None:
         path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
     shutil.rmtree(course.jupyter_config, ignore_errors=True)
     shutil.copytree(REPO / "etc" / "jupyter", course.jupyter_config)
-    for folder, _, files in os.walk(course.shared_dir):
-        os.chmod(folder, 0o755)
-        for name in files:
-            file = os.path.join(folder, name)
-            if not os.path.islink(file):
-                os.chmod(file, os.stat(file).st_mode | 0o444)
+    readable_by_all(course.shared_dir)
 
 
 def _secret(path: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,3 +39,13 @@ def exclusive(lock: Path, waiting: str) -> Iterator[None]:
             print(f"labkit: {waiting}", file=sys.stderr, flush=True)
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
+
+
+def readable_by_all(root: Path) -> None:
+    """Let every user enter each folder under root and read each file (0755 folders, files gain read; links untouched)."""
+    for folder, _, files in os.walk(root):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode | 0o444)
