@@ -28,6 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -137,52 +138,57 @@ def _screenshot(element: Locator, path: Path) -> None:
     element.screenshot(path=path)
 
 
-def test_notebooks_00_and_04_run_and_render_in_a_real_browser(lab: Endpoints, jupyterlab: JupyterLab, tmp_path: Path) -> None:
+@contextmanager
+def chromium_page(profile: Path) -> Iterator[Page]:
+    """A page of Debian's chromium, headless, with a profile of its own in a new folder; closed at the end."""
     assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: `make test` installs Debian's (make chromium)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 1000})
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
         try:
-            page = browser.new_page()
-            page.goto(jupyterlab.page_of("00_start_here.ipynb"))
-            notebook = _run_all_cells(page)
-            _nothing_in_the_way(page, notebook, "00_start_here")
-            expect(_cell(notebook, "environment_check").locator(".jp-OutputArea-output")).to_contain_text("[OK]")
-            page.screenshot(path=SCREENSHOTS / "00_start_here.png")
-
-            page.goto(jupyterlab.page_of("04_inspect_the_index.ipynb"))
-            notebook = _run_all_cells(page)
-            _nothing_in_the_way(page, notebook, "04_inspect_the_index")
-
-            table = _cell(notebook, "index_table(report)").locator(".jp-OutputArea-output table")
-            expect(table).to_have_count(1)
-            # The column headed "platform", read cell by cell in the DOM (th or td alike).
-            headers = table.evaluate("t => [...t.tHead.rows[t.tHead.rows.length - 1].cells].map(c => c.textContent.trim())")
-            assert "platform" in headers, f"the index table has no platform column: {headers}"
-            assert headers[0] == "platform", f"the index table shows a row-number column first: {headers}"
-            platforms = sorted(table.evaluate(
-                "(t, i) => [...t.tBodies[0].rows].map(r => r.cells[i].textContent.trim())", headers.index("platform")))
-            assert len(platforms) == 4, f"the index table has {len(platforms)} manifests, expected 2 images and 2 attestations"
-            _screenshot(table, SCREENSHOTS / "04_index_table.png")
-
-            # JupyterLab renders a Mermaid diagram to an SVG and shows it as an image (a data URL).
-            diagram = _cell(notebook, "show_mermaid").locator(".jp-RenderedMermaid img")
-            expect(diagram).to_have_count(1, timeout=30_000)
-            diagram.scroll_into_view_if_needed()
-            assert diagram.evaluate("image => image.complete && image.naturalWidth > 0"), "the diagram's image did not load"
-            kind, _, data = (diagram.get_attribute("src") or "").partition(",")
-            assert kind == "data:image/svg+xml", f"the diagram is not an SVG: {kind}"
-            svg = ElementTree.fromstring(urllib.parse.unquote(data))
-            assert svg.tag == f"{{{SVG}}}svg"
-            labels = [" ".join(text.strip() for text in node.itertext() if text.strip())
-                      for node in svg.iter(f"{{{SVG}}}g") if "node" in (node.get("class") or "").split()]
-            manifests = sorted(found.group(2) for label in labels if (found := re.fullmatch(r"(manifest|attestation) (\S+)", label)))
-            assert manifests == platforms, f"diagram nodes {labels} do not match the table's manifests {platforms}"
-            _screenshot(diagram, SCREENSHOTS / "04_index_diagram.png")
-            page.screenshot(path=SCREENSHOTS / "04_inspect_the_index.png")
+            yield browser.new_page()
         finally:
             browser.close()
+
+
+def test_notebooks_00_and_04_run_and_render_in_a_real_browser(lab: Endpoints, jupyterlab: JupyterLab, tmp_path: Path) -> None:
+    with chromium_page(tmp_path / "chromium-profile") as page:
+        page.goto(jupyterlab.page_of("00_start_here.ipynb"))
+        notebook = _run_all_cells(page)
+        _nothing_in_the_way(page, notebook, "00_start_here")
+        expect(_cell(notebook, "environment_check").locator(".jp-OutputArea-output")).to_contain_text("[OK]")
+        page.screenshot(path=SCREENSHOTS / "00_start_here.png")
+
+        page.goto(jupyterlab.page_of("04_inspect_the_index.ipynb"))
+        notebook = _run_all_cells(page)
+        _nothing_in_the_way(page, notebook, "04_inspect_the_index")
+
+        table = _cell(notebook, "index_table(report)").locator(".jp-OutputArea-output table")
+        expect(table).to_have_count(1)
+        # The column headed "platform", read cell by cell in the DOM (th or td alike).
+        headers = table.evaluate("t => [...t.tHead.rows[t.tHead.rows.length - 1].cells].map(c => c.textContent.trim())")
+        assert "platform" in headers, f"the index table has no platform column: {headers}"
+        assert headers[0] == "platform", f"the index table shows a row-number column first: {headers}"
+        platforms = sorted(table.evaluate(
+            "(t, i) => [...t.tBodies[0].rows].map(r => r.cells[i].textContent.trim())", headers.index("platform")))
+        assert len(platforms) == 4, f"the index table has {len(platforms)} manifests, expected 2 images and 2 attestations"
+        _screenshot(table, SCREENSHOTS / "04_index_table.png")
+
+        # JupyterLab renders a Mermaid diagram to an SVG and shows it as an image (a data URL).
+        diagram = _cell(notebook, "show_mermaid").locator(".jp-RenderedMermaid img")
+        expect(diagram).to_have_count(1, timeout=30_000)
+        diagram.scroll_into_view_if_needed()
+        assert diagram.evaluate("image => image.complete && image.naturalWidth > 0"), "the diagram's image did not load"
+        kind, _, data = (diagram.get_attribute("src") or "").partition(",")
+        assert kind == "data:image/svg+xml", f"the diagram is not an SVG: {kind}"
+        svg = ElementTree.fromstring(urllib.parse.unquote(data))
+        assert svg.tag == f"{{{SVG}}}svg"
+        labels = [" ".join(text.strip() for text in node.itertext() if text.strip())
+                  for node in svg.iter(f"{{{SVG}}}g") if "node" in (node.get("class") or "").split()]
+        manifests = sorted(found.group(2) for label in labels if (found := re.fullmatch(r"(manifest|attestation) (\S+)", label)))
+        assert manifests == platforms, f"diagram nodes {labels} do not match the table's manifests {platforms}"
+        _screenshot(diagram, SCREENSHOTS / "04_index_diagram.png")
+        page.screenshot(path=SCREENSHOTS / "04_inspect_the_index.png")
     warnings = [line for line in jupyterlab.log.read_text().splitlines() if "without encryption" in line]
     assert warnings == [], f"the server's kernels warn: {warnings[0]}"

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from labkit.docker.endpoints import Endpoints
-from tests.browser.test_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, _nothing_in_the_way, _run_all_cells
+from tests.browser.test_browser import SCREENSHOTS, _nothing_in_the_way, _run_all_cells, chromium_page
 from tests.classroom import PASSWORD, ClassLearner, course, labkit_class, learners
 
 pytestmark = pytest.mark.engine
@@ -33,26 +33,17 @@ def learner(lab: Endpoints) -> Iterator[ClassLearner]:
 
 
 def test_a_learner_logs_into_the_hub_and_verifies_notebook_00(learner: ClassLearner, tmp_path: Path) -> None:
-    assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: `make test` installs Debian's (make chromium)"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     url = course().url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 1000})
-        try:
-            page = browser.new_page()
-            page.goto(f"{url}/hub/login")
-            page.fill("#username_input", learner.name)
-            page.fill("#password_input", PASSWORD)
-            page.screenshot(path=SCREENSHOTS / "class-login.png")
-            page.click("#login_submit")
-            page.wait_for_url(f"{url}/user/{learner.name}/lab/**", timeout=300_000)
-            expect(page.locator(".jp-NotebookPanel:visible")).to_be_visible(timeout=120_000)
-            assert page.url.endswith("/lab/tree/00_start_here.ipynb"), page.url
-            notebook = _run_all_cells(page)
-            _nothing_in_the_way(page, notebook, "00_start_here")
-            page.screenshot(path=SCREENSHOTS / "class-00_start_here.png")
-        finally:
-            browser.close()
+    with chromium_page(tmp_path / "chromium-profile") as page:
+        page.goto(f"{url}/hub/login")
+        page.fill("#username_input", learner.name)
+        page.fill("#password_input", PASSWORD)
+        page.screenshot(path=SCREENSHOTS / "class-login.png")
+        page.click("#login_submit")
+        page.wait_for_url(f"{url}/user/{learner.name}/lab/**", timeout=300_000)
+        expect(page.locator(".jp-NotebookPanel:visible")).to_be_visible(timeout=120_000)
+        assert page.url.endswith("/lab/tree/00_start_here.ipynb"), page.url
+        notebook = _run_all_cells(page)
+        _nothing_in_the_way(page, notebook, "00_start_here")
+        page.screenshot(path=SCREENSHOTS / "class-00_start_here.png")
     assert (learner.notebooks / "00_start_here.ipynb").is_file()
