@@ -17,17 +17,14 @@ command ends (podman takes that as a reboot: nothing of the lab's runs between i
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from labkit.docker.podman import Podman
 from labkit.errors import LabError
-from labkit.provision.packages import sha256_file
+from labkit.provision import packages
 from labkit.results import FetchedPackage
 from labkit.settings import RegistryAddress, Settings
 from labkit.system.files import write_if_changed
@@ -54,84 +51,28 @@ def program(settings: Settings) -> Path:
     return state_dir(settings) / "podman"
 
 
-def record_file(settings: Settings) -> Path:
-    """What was fetched for podman: package, version, architecture, sha256."""
-    return cache_dir(settings) / "packages.json"
-
-
-def read_record(settings: Settings) -> list[FetchedPackage]:
-    """The podman packages recorded by the last fetch (empty when nothing was fetched)."""
-    try:
-        rows = json.loads(record_file(settings).read_text())
-    except (OSError, ValueError):
-        return []
-    return [FetchedPackage(**row) for row in rows]
-
-
-def _apt(settings: Settings, args: list[str], cwd: Path) -> None:
-    apt = cache_dir(settings) / "apt"
-    options = [
-        "-o", f"Dir::Etc::sourcelist={apt / 'sources.list'}", "-o", "Dir::Etc::sourceparts=-",
-        "-o", f"Dir::State::Lists={apt / 'lists'}", "-o", f"Dir::State::status={apt / 'status'}",
-        "-o", f"Dir::Cache={apt / 'cache'}", "-o", f"APT::Architectures={settings.host_arch}",
-        "-o", "Acquire::Languages=none", "-o", "APT::Sandbox::User=root",
-    ]
-    if shutil.which("apt-get") is None:
-        raise LabError("apt-get is not on this machine, so the lab cannot fetch podman from Debian's archive.",
-                       "Run notebook 06 on a Debian or Ubuntu machine (the sandbox).")
-    result = subprocess.run(["apt-get", *options, *args], cwd=cwd, stdout=2, stderr=subprocess.PIPE, text=True,
-                            check=False)
-    if result.returncode != 0:
-        raise LabError(f"apt-get {args[0]} for podman failed: {result.stderr.strip()[-400:]}",
-                       f"Check that {settings.debian_mirror} is reachable (or set LABKIT_DEBIAN_MIRROR), then rerun.")
+def archive(settings: Settings) -> packages.Archive:
+    """podman's packages: their own folder of the cache (apt state, .debs, record, unpacked tree)."""
+    return packages.Archive(cache_dir(settings), settings.debian_mirror, (settings.host_arch,), "podman",
+                            "Run notebook 06 on a Debian or Ubuntu machine (the sandbox).", "rerun")
 
 
 def fetch(settings: Settings) -> list[FetchedPackage]:
     """Download podman's packages once (saying so on stderr) and record them; cached runs download nothing."""
-    record = read_record(settings)
-    debs = cache_dir(settings) / "debs"
-    if {p.package for p in record} == set(PODMAN_PACKAGES) and all((debs / p.file).is_file() for p in record):
-        return record
-    apt = cache_dir(settings) / "apt"
-    for sub in ("lists/partial", "cache/archives/partial"):
-        (apt / sub).mkdir(parents=True, exist_ok=True)
-    (apt / "status").touch()
-    (apt / "sources.list").write_text(
-        f"deb [arch={settings.host_arch}] {settings.debian_mirror} {PODMAN_SUITE} main\n")
-    print(f"labkit: fetching podman from Debian {PODMAN_SUITE} ({settings.debian_mirror}): about 20 MB with the "
-          "package list, once", file=sys.stderr, flush=True)
-    _apt(settings, ["update"], apt)
-    download = debs / ".download"
-    shutil.rmtree(download, ignore_errors=True)
-    download.mkdir(parents=True)
-    _apt(settings, ["download", *(f"{p}:{settings.host_arch}/{PODMAN_SUITE}" for p in PODMAN_PACKAGES)], download)
-    record = []
-    for deb in sorted(download.glob("*.deb")):
-        fields = subprocess.run(["dpkg-deb", "-f", str(deb), "Package", "Version", "Architecture"],
-                                check=True, capture_output=True, text=True).stdout
-        info = dict(line.split(": ", 1) for line in fields.splitlines() if ": " in line)
-        target = debs / deb.name
-        os.replace(deb, target)
-        record.append(FetchedPackage(info["Package"], info["Version"], info["Architecture"], PODMAN_SUITE, deb.name,
-                                     sha256_file(target)))
-    download.rmdir()
-    record_file(settings).write_text(json.dumps([asdict(p) for p in record], indent=1) + "\n")
-    return record
+    podman = archive(settings)
+
+    def complete(record: list[FetchedPackage]) -> bool:
+        return {p.package for p in record} == set(PODMAN_PACKAGES) and all((podman.debs / p.file).is_file() for p in record)
+
+    return packages.fetch_archive(
+        podman, complete, f"deb [arch={settings.host_arch}] {settings.debian_mirror} {PODMAN_SUITE} main\n",
+        [f"{p}:{settings.host_arch}/{PODMAN_SUITE}" for p in PODMAN_PACKAGES], lambda _: PODMAN_SUITE,
+        f"fetching podman from Debian {PODMAN_SUITE} ({settings.debian_mirror}): about 20 MB with the package list, once")
 
 
 def unpack(settings: Settings, record: list[FetchedPackage]) -> Path:
     """Unpack the packages into the cache (once per set of packages); returns the unpacked tree."""
-    root = cache_dir(settings) / "root"
-    stamp = root / ".unpacked"
-    wanted = "\n".join(sorted(p.sha256 for p in record))
-    if stamp.is_file() and stamp.read_text() == wanted:
-        return root
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    for package in record:
-        subprocess.run(["dpkg-deb", "-x", str(cache_dir(settings) / "debs" / package.file), str(root)], check=True)
-    stamp.write_text(wanted)
-    return root
+    return packages.unpack_archive(archive(settings), record)
 
 
 def library_dir(settings: Settings, root: Path) -> Path:
