@@ -20,6 +20,7 @@ from pathlib import Path
 
 from labkit.provision import packages
 from labkit.settings import Settings
+from labkit.system.files import chown_tree
 
 REPO = Path(__file__).resolve().parents[1]
 COMMENT = "multiarch lab test learner"
@@ -118,13 +119,6 @@ def learner_python(user: str, scratch: Path) -> tuple[Path, Path, str]:
     python = venv / "bin" / "python"
     assert can(user, [str(python), "-c", "import labkit, nbval, python_on_whales"]), "the learner's venv cannot import labkit"
     return python, workdir, pythonpath
-
-
-def chown_tree(root: Path, uid: int, gid: int) -> None:
-    for folder, dirs, files in os.walk(root):
-        os.lchown(folder, uid, gid)
-        for name in [*dirs, *files]:
-            os.lchown(os.path.join(folder, name), uid, gid)
 
 
 def seed_cache(source: Settings, learner: Learner, target: Path) -> None:

@@ -22,7 +22,7 @@ from labkit.classroom.course import ACCOUNT_COMMENT, Course, Member
 from labkit.errors import LabError
 from labkit.provision import packages
 from labkit.settings import Settings, default_registry_port, default_run_dir
-from labkit.system.files import readable_by_all
+from labkit.system.files import chown_tree, readable_by_all
 
 NOTEBOOK_FOLDER = "multiarch-lab"  # the learner's copy of the notebooks, in their home
 SLIRP_HOST = "10.0.2.2"  # the host's loopback, as slirp4netns names it inside a rootless sandbox
@@ -104,13 +104,6 @@ def share_packages(instructor: Settings, course: Course) -> None:
     readable_by_all(course.packages)
 
 
-def _chown_tree(root: Path, uid: int, gid: int) -> None:
-    for folder, dirs, files in os.walk(root):
-        os.lchown(folder, uid, gid)
-        for name in [*dirs, *files]:
-            os.lchown(os.path.join(folder, name), uid, gid)
-
-
 def link_cache(member: Member, course: Course) -> None:
     """The learner's package cache: their own folder, its engine packages links to the class's copy."""
     cache = learner_settings(member, course).cache_dir
@@ -127,7 +120,7 @@ def link_cache(member: Member, course: Course) -> None:
         (cache / "bin" / name).symlink_to(course.packages / "root" / relative)
     for folder in made:
         os.lchown(folder, entry.pw_uid, entry.pw_gid)
-    _chown_tree(cache, entry.pw_uid, entry.pw_gid)
+    chown_tree(cache, entry.pw_uid, entry.pw_gid)
 
 
 def lab_folders(member: Member, course: Course) -> list[Path]:

@@ -49,3 +49,11 @@ def readable_by_all(root: Path) -> None:
             path = os.path.join(folder, name)
             if not os.path.islink(path):
                 os.chmod(path, os.stat(path).st_mode | 0o444)
+
+
+def chown_tree(root: Path, uid: int, gid: int) -> None:
+    """Give root and everything under it (links themselves, not their targets) to uid:gid."""
+    for folder, dirs, files in os.walk(root):
+        os.lchown(folder, uid, gid)
+        for name in [*dirs, *files]:
+            os.lchown(os.path.join(folder, name), uid, gid)
