@@ -73,7 +73,7 @@ def _doctor(engine: Engine, args: argparse.Namespace) -> int:
             report["rootless_notes"] = prereqs.notes()
         print(json.dumps(report, indent=2))
         return 0
-    print(doctor_report(facts, predictions, doctor.predict_notebooks(facts, predictions)))
+    print(doctor_report(facts, predictions, doctor.predict_notebooks(facts, predictions), doctor.predict_platforms(facts)))
     if prereqs.applies():  # as a user on Linux: what the rootless sandbox needs, whichever mode runs now
         print("\nThe rootless sandbox (the lab's own engine, as your user) needs:")
         print("\n".join(check_line(c.ok, c.what, c.next_step) for c in rootless))

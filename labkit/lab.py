@@ -26,7 +26,6 @@ from labkit.experiment import LOCAL_TAG, PLATFORMS, REPOSITORY, STEP2_ERROR, TAG
 from labkit.oci import media
 from labkit.oci.registry import Registry
 from labkit.practice import bank, session
-from labkit.provision import host
 from labkit.results import (
     BuildAttempt,
     BuilderChoice,
@@ -62,6 +61,7 @@ from labkit.steps import (
     podman_build,
     reproducible,
 )
+from labkit.system import binfmt, userns
 from labkit.versions import oci_by_default, vendored_buildkit
 from labkit.views import diagram, frames, index_comparison, text, variants
 
@@ -180,11 +180,11 @@ class Lab:
         """Whether the current builder lists a platform, and the binfmt_misc emulator (with its flags) behind it."""
         current = next((b for b in list_builders(self.endpoints, self.classic) if b.current), None)
         listed = current is not None and platform in current.platforms
-        emulator = host.emulator_name(self.settings)
-        flags = host.emulator_flags(emulator)
+        emulator = binfmt.emulator_for(platform)
+        entry = userns.binfmt_entry(emulator)
         return (f"{platform} listed by the {self.classic} builder: {'yes' if listed else 'no'}\n"
-                f"{emulator} in binfmt_misc: {'yes' if flags or emulator in host.registered_emulators() else 'no'}, "
-                f"F (fix binary) flag: {'yes' if 'F' in flags else 'no'}")
+                f"{emulator} in binfmt_misc: {'yes' if entry is not None and entry.enabled else 'no'}, "
+                f"F (fix binary) flag: {'yes' if entry is not None and entry.fix_binary else 'no'}")
 
     def failure_on_classic_store(self, attempt: BuildAttempt) -> None:
         """When step 2 succeeded on this engine, run it where the classic image store still refuses it: the sandbox."""
@@ -304,9 +304,12 @@ def open_lab() -> Lab:
     return Lab(settings, engine, endpoints)
 
 
-def verify(condition: bool, what: str) -> None:
-    """The check cell's assertion: raise when the step's outcome is not what the text claims, else say what was verified."""
+def verify(condition: bool, what: str, because: str = "") -> None:
+    """The check cell's assertion: raise when the step's outcome is not what the text claims (with `because`, what is
+    known to be missing), else say what was verified."""
     if not condition:
+        if because:
+            raise AssertionError(f"Not verified: {what}. {because}.")
         raise AssertionError(f"Not verified: {what}. Rerun the notebook from the top; if it still fails, run `labkit status`.")
     print(f"[OK] Verified: {what}")
 
@@ -363,11 +366,14 @@ def practice_ready(notebook: str) -> bool:
 
 # --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests ------
 
-__all__ += ["EVERY_TAG", "REPRO_EPOCH", "base_platforms", "build_every", "build_times", "compare_table", "exec_format_error",
-            "file_times", "image_exporter_rewrite", "load_two_platforms", "provenance_differences", "repro_push", "repro_twice",
-            "run_default", "run_every", "same_index_line", "timed_build", "variants_table"]
+__all__ += ["EVERY_TAG", "REPRO_EPOCH", "base_platforms", "build_every", "build_times", "compare_table",
+            "entries_table", "exec_format_error", "file_times", "image_exporter_rewrite", "load_two_platforms",
+            "missing_emulators", "provenance_differences", "repro_push", "repro_twice", "run_default", "run_every",
+            "same_index_line", "timed_build", "variants_table"]
 
 variants_table = variants.variants_table
+entries_table = variants.entries_table
+missing_emulators = variants.missing_emulators
 build_times = variants.build_times
 compare_table = variants.compare_table
 same_index_line = variants.same_index_line
@@ -388,7 +394,7 @@ def build_every(lab: Lab, platforms: Sequence[str]) -> PushResult:
 
 def run_every(lab: Lab, ref: str) -> list[VariantRun]:
     """Each variant of demo:every run with `uname -m`, and the binfmt_misc entry that ran it."""
-    return every_variant.run_every(lab.endpoints, ref)
+    return every_variant.run_every(lab.endpoints, ref, fix=lab.engine.emulator_fix())
 
 
 def run_default(lab: Lab, ref: str) -> tuple[CommandResult, CommandResult]:

@@ -134,6 +134,8 @@ class Facts:
     registry_port_free: bool
     packages: tuple[FetchedPackage, ...] = ()  # what the sandbox fetched from Debian (package, version, sha256)
     has_mirror: bool = False  # the engine reads docker.io through a local mirror (the sandbox's), so busybox is offline
+    emulation: tuple[Emulation, ...] = ()  # each platform of the base image that needs QEMU here, and its entry's state
+    emulator_fix: str = ""  # the command that registers the missing emulators on this engine
 
     @property
     def current_builder(self) -> Builder | None:
@@ -162,6 +164,16 @@ class NotebookPrediction:
 
     notebook: str
     needs: str
+    outcome: Outcome
+    why: str
+
+
+@dataclass(frozen=True)
+class PlatformPrediction:
+    """Whether notebook 05 will run one platform of the base image here, and what runs it."""
+
+    platform: str
+    runs_by: str  # `the kernel`, or the QEMU entry
     outcome: Outcome
     why: str
 
@@ -318,6 +330,23 @@ class IndexReport:
 # --- every variant, emulation and cross builds, reproducible digests ----------------------------------------------------
 
 
+EmulationState = Literal["registered", "no F flag", "disabled", "missing"]
+
+
+@dataclass(frozen=True)
+class Emulation:
+    """One platform of the base image this machine does not run itself, and the QEMU entry that would run it."""
+
+    platform: str
+    emulator: str  # the binfmt_misc entry's name (`qemu-arm` for linux/arm/v5 and linux/arm/v7)
+    state: EmulationState  # `registered`: enabled, with the F flag, so it works in containers and user namespaces
+
+    @property
+    def ready(self) -> bool:
+        """True when containers of this platform run through QEMU here."""
+        return self.state == "registered"
+
+
 @dataclass(frozen=True)
 class VariantRun:
     """One variant of an image run with `uname -m`, and what the kernel handed its machine code to."""
@@ -329,6 +358,8 @@ class VariantRun:
     flags: str  # that entry's flags
     interpreter: str  # the program it names, links resolved
     result: CommandResult
+    missing: str = ""  # the emulator the variant needed and the machine lacks ('' when it ran, or needed none)
+    fix: str = ""  # the command that adds it
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from labkit.classroom.course import Course, Member
 from labkit.errors import LabError
 from labkit.provision import packages, prereqs
 from labkit.settings import Settings, euid
+from labkit.system import apt
 
 VERIFIED = re.compile(r"\[OK\] Verified")
 
@@ -27,8 +28,8 @@ def _require_root() -> None:
 
 
 def _ensure_nft() -> None:
-    if shutil.which("nft", path="/usr/sbin:/sbin:/usr/bin:/bin") is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nftables"], capture_output=True, check=False)
+    if shutil.which("nft", path="/usr/sbin:/sbin:/usr/bin:/bin") is None:  # the guard of the learners' registry ports
+        apt.install(["nftables"], "Install nftables yourself, then run `labkit class up` again.")
 
 
 def up(instructor: Settings, course: Course, learners: int, group: str) -> list[Member]:

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from labkit.experiment import BUILDER_NAME, BUILDKIT_IMAGE, PLATFORMS, STEP2_ERROR
-from labkit.results import Facts, NotebookPrediction, Outcome, Prediction
+from labkit.results import Facts, NotebookPrediction, Outcome, PlatformPrediction, Prediction
 
 BUILD_TWO = "docker build, two platforms"
 PUSH_TWO = "build both platforms and push"
@@ -88,14 +88,37 @@ def predict_notebooks(facts: Facts, steps: list[Prediction]) -> list[NotebookPre
     rows.append(NotebookPrediction("03_the_build_that_works", "busybox; a multi-platform builder; QEMU", *three))
     rows.append(NotebookPrediction("04_inspect_the_index", "what step 3 pushes", *(three if three[0] != "succeeds" else
                                    ("succeeds", "it builds and pushes what it needs when step 3 has not"))))
+    platforms = predict_platforms(facts)
+    failing = [p for p in platforms if p.outcome == "fails"]
+    every: tuple[Outcome, str] = (("fails", "not every variant runs here: " + "; ".join(f"{p.platform} ({p.why})"
+                                   for p in failing)) if failing else
+                                  ("succeeds", f"a builder that can build several platforms; QEMU for the "
+                                   f"{len(platforms)} platforms this machine does not run itself"))
     rows.append(NotebookPrediction("05_every_variant", "busybox; a multi-platform builder; QEMU for every other "
-                                   "platform; Linux 6.7+ for a binfmt_misc of its own", *(three if three[0] != "succeeds" else
-                                   ("succeeds", f"a builder that can build several platforms; {len(facts.qemu)} QEMU "
-                                    "emulators registered"))))
+                                   "platform; Linux 6.7+ for a binfmt_misc of its own",
+                                   *(three if three[0] != "succeeds" else every)))
+    return rows
+
+
+def predict_platforms(facts: Facts) -> list[PlatformPrediction]:
+    """For each platform of the base image that needs QEMU here: whether notebook 05's `docker run` of its variant
+    runs, by the state of its binfmt_misc entry (the engine's kernel is this machine's)."""
+    rows = []
+    for emulation in facts.emulation:
+        if emulation.ready:
+            rows.append(PlatformPrediction(emulation.platform, emulation.emulator, "succeeds",
+                                           "registered, with the F flag"))
+            continue
+        state = {"missing": "is not registered", "disabled": "is disabled",
+                 "no F flag": "has no F flag, so containers cannot open its interpreter"}[emulation.state]
+        rows.append(PlatformPrediction(emulation.platform, emulation.emulator, "fails",
+                                       f"{emulation.emulator} {state}: `exec format error`; add it: "
+                                       f"{facts.emulator_fix}"))
     return rows
 
 
 def as_json(facts: Facts, predictions: list[Prediction], notebooks: list[NotebookPrediction] | None = None) -> dict[str, Any]:
     """Facts and predictions as plain JSON values."""
     return {"facts": asdict(facts), "predictions": [{**asdict(p), "label": p.label} for p in predictions],
-            "notebooks": [asdict(n) for n in notebooks or predict_notebooks(facts, predictions)]}
+            "notebooks": [asdict(n) for n in notebooks or predict_notebooks(facts, predictions)],
+            "platforms": [asdict(p) for p in predict_platforms(facts)]}

@@ -11,13 +11,17 @@ from labkit.docker.commands import run_docker
 from labkit.docker.endpoints import Endpoints
 from labkit.docker.facts import engine_facts
 from labkit.experiment import BUILDKIT_IMAGE
-from labkit.provision import host, packages
+from labkit.provision import emulators, packages
 from labkit.results import Check, Facts, ServiceStatus
 from labkit.settings import Mode, Settings
 from labkit.system import network
 
 Daemon = Literal["classic", "multiarch"]  # the engine step 2 runs on, and the one step 3 builds on
 DAEMONS: tuple[Daemon, ...] = ("classic", "multiarch")
+# Where the lab does not own the engine: Debian's and Ubuntu's packages register every emulator with the F flag, and
+# the image Docker's documentation uses does the same on any Linux engine (it needs Docker Hub).
+HOST_EMULATOR_FIX = ("`sudo apt-get install qemu-user-static binfmt-support` (Debian 12, Ubuntu; `qemu-user-binfmt` from "
+                     "Debian 13 on), or `docker run --privileged --rm tonistiigi/binfmt --install all`")
 
 
 class Engine(ABC):
@@ -58,6 +62,10 @@ class Engine(ABC):
     def readiness(self) -> list[Check]:
         """What this engine needs in order to run the experiment, each checked, in the order to fix them."""
 
+    def emulator_fix(self) -> str:
+        """The command that registers the QEMU emulators this engine's containers need."""
+        return HOST_EMULATOR_FIX
+
     def is_up(self) -> bool:
         """True when every service answers."""
         return all(row.ready for row in self.status())
@@ -78,7 +86,9 @@ class Engine(ABC):
             creates_builder=bool(endpoints.create_builder),
             buildkit_image_present=image_present,
             docker_hub_reachable=network.docker_hub_reachable(),
-            qemu=tuple(host.registered_emulators()),
+            qemu=tuple(emulators.registered()),
+            emulation=tuple(emulators.states(self.settings)),
+            emulator_fix=self.emulator_fix(),
             registry_port=endpoints.registry.port,
             registry_port_free=network.port_is_free(endpoints.registry.host, endpoints.registry.port),
             packages=tuple(packages.read_record(self.settings)),

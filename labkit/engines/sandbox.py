@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from labkit.engines.base import DAEMONS, Daemon, Engine
 from labkit.errors import LabError
 from labkit.experiment import BASE_REPOSITORY, BASE_TAG
 from labkit.oci.registry import Registry
-from labkit.provision import base_image, host, packages, registry_image
+from labkit.provision import base_image, emulators, host, packages, registry_image
 from labkit.results import Check, ImageStore, ServiceState, ServiceStatus
 from labkit.settings import Mode, Settings
 from labkit.system import mounts, network, processes
@@ -33,6 +34,7 @@ from labkit.system.processes import ProcessSpec
 
 STORES: dict[Daemon, ImageStore] = {"classic": "classic", "multiarch": "containerd"}  # the image store each daemon uses
 SERVICES = ("registry", *DAEMONS)
+EMULATOR_FIX = "`sudo labkit up` (it registers QEMU for every platform of the base image)"
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -183,10 +185,9 @@ def ensure_docker_config(settings: Settings, description: str = "lab sandbox dae
                            {name: f"unix://{settings.socket(name)}" for name in DAEMONS}, description)
 
 
-def service_rows(settings: Settings, spec: Callable[[Settings, str], ProcessSpec] = spec_of,
-                 qemu_ready: bool | None = None) -> list[ServiceStatus]:
-    """One row per service: registry, the daemons, the base image and QEMU (`qemu_ready` when the engine asks more
-    of QEMU than being registered)."""
+def service_rows(settings: Settings, spec: Callable[[Settings, str], ProcessSpec] = spec_of) -> list[ServiceStatus]:
+    """One row per service: registry, the daemons, the base image and QEMU (every platform of the base image this
+    machine does not run itself)."""
     rows = []
     for name in SERVICES:
         service = spec(settings, name)
@@ -196,20 +197,20 @@ def service_rows(settings: Settings, spec: Callable[[Settings, str], ProcessSpec
         state: ServiceState = "running" if running else ("not answering" if pid else "stopped")
         rows.append(ServiceStatus(name, state, pid, address, str(service.log_file)))
     rows.append(base_image_status(settings, registry_up=rows[0].state == "running"))
-    ready = host.emulator_registered(settings) if qemu_ready is None else qemu_ready
-    qemu: ServiceState = "registered" if ready else "missing"
-    rows.append(ServiceStatus("qemu", qemu, None, host.emulator_name(settings),
-                              f"{len(host.registered_emulators())} emulators in binfmt_misc"))
+    found = emulators.states(settings)
+    qemu: ServiceState = "registered" if emulators.ready(found) else "missing"
+    rows.append(ServiceStatus("qemu", qemu, None, "binfmt_misc", "", emulators.summary(found)))
     return rows
 
 
 def readiness_checks(settings: Settings, endpoints: Endpoints, rows: list[ServiceStatus], wanted: tuple[str, ...],
-                     qemu_ready: bool, qemu_fix: str) -> list[Check]:
+                     qemu_fix: str) -> list[Check]:
     """The environment check of an engine made of these services: the packages in `wanted` fetched, QEMU, the
     registry, each daemon on its image store, the base image. The lines are the same whoever runs the daemons."""
     by_name = {row.service: row for row in rows}
     record = {(p.package, p.arch) for p in packages.read_record(settings)}
     fetched = all((name, settings.host_arch) in record for name in wanted)
+    found = emulators.states(settings)
 
     def store(name: Daemon) -> ImageStore:
         return image_store(endpoints, name) if by_name[name].ready else "unknown"
@@ -217,7 +218,7 @@ def readiness_checks(settings: Settings, endpoints: Endpoints, rows: list[Servic
     return [
         Check(fetched, "Docker engine, CLI, buildx, containerd and registry fetched from Debian",
               "`labkit up` (it downloads them once)"),
-        Check(qemu_ready, f"QEMU user emulation registered ({host.emulator_name(settings)})", qemu_fix),
+        Check(emulators.ready(found), emulators.CHECK, emulators.fix(found, qemu_fix)),
         Check(by_name["registry"].ready, f"registry answers on {settings.registry}",
               "`labkit up`; if the port is taken, set LABKIT_REGISTRY_PORT"),
         *(Check(store(name) == STORES[name], f"{name} daemon answers and uses the {STORES[name]} image store",
@@ -255,7 +256,8 @@ class SandboxEngine(Engine):
     def up(self, buildkit_tar: Path | None = None, timeout: float = 60.0) -> Endpoints:
         self.refuse_buildkit_tar(buildkit_tar)
         settings = self.settings
-        host.ensure_prerequisites(settings)
+        for change in host.ensure_prerequisites(settings):
+            print(f"labkit: {change}", file=sys.stderr, flush=True)
         with locked(settings):
             record = packages.fetch(settings)
             packages.unpack(settings, record)
@@ -295,5 +297,7 @@ class SandboxEngine(Engine):
 
     def readiness(self) -> list[Check]:
         return readiness_checks(self.settings, self.endpoints(), self.status(), packages.ENGINE_PACKAGES,
-                                host.emulator_registered(self.settings),
-                                "`labkit up` as root (it installs qemu-user-static and registers it)")
+                                self.emulator_fix())
+
+    def emulator_fix(self) -> str:
+        return EMULATOR_FIX

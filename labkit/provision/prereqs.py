@@ -10,7 +10,6 @@ changed, and changes nothing else. The engine itself comes from Debian's archive
 from __future__ import annotations
 
 import grp
-import os
 import pwd
 import re
 import shutil
@@ -20,22 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.errors import LabError
-from labkit.provision import host
+from labkit.provision import emulators
 from labkit.results import Check
 from labkit.settings import SUBID_FILES, Settings, euid
-from labkit.system import subids, userns
+from labkit.system import apt, subids, userns
 
 SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
-BINFMT_D = Path("/usr/lib/binfmt.d")  # systemd's format: one `:name:type:offset:magic:mask:interpreter:flags` line
-BINFMTS = Path("/usr/share/binfmts")  # binfmt-support's format: `key value` lines
 TUN = Path("/dev/net/tun")
 APPARMOR_PROFILE = Path("/etc/apparmor.d/multiarch-lab-rootlesskit")
 # Programs the rootless sandbox runs from the system, and the Debian package of each.
 PROGRAMS = {"newuidmap": "uidmap", "newgidmap": "uidmap", "rootlesskit": "rootlesskit", "rootlessctl": "rootlesskit",
             "slirp4netns": "slirp4netns", "runc": "runc", "nsenter": "util-linux", "ip": "iproute2"}
 APPARMOR_DIR = Path("/etc/apparmor.d")
-QEMU_SPLIT = (9, 1)  # from QEMU 9.1 on, Debian's static emulators are in qemu-user, their binfmt entries in qemu-user-binfmt
+
+
+AGAIN = "run `labkit prepare-host` again"
 
 
 def prepare_command(user: str) -> str:
@@ -89,13 +87,6 @@ def apparmor_allows_rootlesskit(folder: Path = APPARMOR_DIR, program: str = "") 
     return False
 
 
-def emulator_ready(settings: Settings) -> bool:
-    """True when QEMU for the other architecture is registered, enabled, with the F flag (the rootless sandbox's
-    containers cannot see the interpreter's path; F makes the kernel open it at registration)."""
-    entry = userns.binfmt_entry(host.emulator_name(settings))
-    return entry is not None and entry.enabled and entry.fix_binary
-
-
 def checks(settings: Settings, user: str, uid: int) -> list[Check]:
     """Every rootless prerequisite, checked for this user, each with the exact command that puts it in place."""
     prepare = prepare_command(user)
@@ -120,8 +111,8 @@ def checks(settings: Settings, user: str, uid: int) -> list[Check]:
         Check(userns.tun_usable(TUN), f"{TUN} is usable by {user} (RootlessKit's slirp4netns network needs it)", prepare),
         *(Check(_which(program) is not None, f"{program} is installed ({package})", prepare)
           for program, package in PROGRAMS.items() if program not in ("newuidmap", "newgidmap")),
-        Check(emulator_ready(settings), f"QEMU user emulation registered with the F flag ({host.emulator_name(settings)})",
-              prepare),
+        Check(emulators.ready(emulators.states(settings)), f"{emulators.CHECK} with the F flag",
+              emulators.fix(emulators.states(settings), prepare)),
     ]
     return found
 
@@ -166,82 +157,6 @@ def learners(users: list[str], groups: list[str]) -> list[Learner]:
     return list(found.values())
 
 
-def upstream_version(debian_version: str) -> tuple[int, int]:
-    """(major, minor) of a Debian version string such as `1:10.0.13+ds-0+deb13u1`; (0, 0) when there is none."""
-    found = re.match(r"(?:\d+:)?(\d+)\.(\d+)", debian_version.strip())
-    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
-
-
-def qemu_packages(candidate: str) -> list[str]:
-    """The packages that give static QEMU emulators and their binfmt entries, by the candidate version of qemu-user:
-    qemu-user-static and binfmt-support up to Debian 12 (QEMU 7.2) and Ubuntu 24.04 (8.2); from QEMU 9.1 (Debian 13
-    and later) qemu-user holds the static emulators and qemu-user-binfmt their entries."""
-    if upstream_version(candidate) >= QEMU_SPLIT:
-        return ["qemu-user", "qemu-user-binfmt"]
-    return ["qemu-user-static", "binfmt-support"]
-
-
-def _candidate(package: str) -> str:
-    result = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True, check=False)
-    found = re.search(r"Candidate:\s*(\S+)", result.stdout)
-    return found.group(1) if found and found.group(1) != "(none)" else ""
-
-
-def _apt_install(packages: list[str]) -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:  # the package lists may be missing or old: refresh them once
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=False)
-        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise LabError(f"apt-get install {' '.join(packages)} failed: {result.stderr.strip()[-400:]}",
-                       "Check the machine's package sources (`apt-get update`), then run `labkit prepare-host` again.")
-
-
-def register_line(name: str, binfmt_d: Path = BINFMT_D, binfmts: Path = BINFMTS) -> str | None:
-    """The line to write to binfmt_misc's `register` for an emulator, with the F flag, from the description its
-    package installed (systemd's binfmt.d, else binfmt-support's); None when there is none."""
-    for conf in sorted(binfmt_d.glob("*.conf")) if binfmt_d.is_dir() else []:
-        for line in conf.read_text().splitlines():
-            if line.startswith(f":{name}:"):
-                fields = line.strip().split(":")
-                if len(fields) >= 8:
-                    flags = fields[7] if "F" in fields[7] else fields[7] + "F"
-                    return ":".join([*fields[:7], flags])
-    description = binfmts / name
-    if description.is_file():
-        keys = {key: value.strip() for key, _, value in (line.partition(" ") for line in description.read_text().splitlines())}
-        if keys.get("magic") and keys.get("interpreter"):
-            flags = "F" + ("P" if keys.get("preserve") == "yes" else "") + ("C" if keys.get("credentials") == "yes" else "")
-            return f":{name}:M:{keys.get('offset', '0')}:{keys['magic']}:{keys.get('mask', '')}:{keys['interpreter']}:{flags}"
-    return None
-
-
-def _register_emulator(name: str) -> str:
-    if not (BINFMT_DIR / "register").exists():
-        mounted = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)],
-                                 capture_output=True, text=True, check=False)
-        if mounted.returncode != 0:
-            raise LabError(f"binfmt_misc could not be mounted: {mounted.stderr.strip()}",
-                           "Run the lab where the kernel allows binfmt_misc (a VM, or a privileged container).")
-    entry = userns.binfmt_entry(name)
-    if entry is not None and entry.enabled and entry.fix_binary:
-        return ""
-    line = register_line(name)
-    if line is None:
-        raise LabError(f"No binfmt description for {name} was installed with QEMU.",
-                       "Install QEMU's user emulation and its binfmt entries, then run `labkit prepare-host` again.")
-    if entry is not None:  # registered without F (or disabled): replace it
-        (BINFMT_DIR / name).write_text("-1")
-    (BINFMT_DIR / "register").write_text(line)
-    done = userns.binfmt_entry(name)
-    if done is None or not done.fix_binary:
-        raise LabError(f"{name} did not register with the F flag.", "Read `cat /proc/sys/fs/binfmt_misc/" + name + "`.")
-    was = "re-registered" if entry is not None else "registered"
-    return f"{was} {name} in binfmt_misc with flags {done.flags} (interpreter {done.interpreter})"
-
-
 APPARMOR_TEXT = """\
 # Written by `labkit prepare-host`: lets RootlessKit create user namespaces for the multi-arch lab's rootless
 # sandbox where AppArmor restricts them (kernel.apparmor_restrict_unprivileged_userns = 1).
@@ -267,16 +182,12 @@ def prepare_host(users: list[str], groups: list[str], for_tests: bool, settings:
     targets = learners(users, groups)
     changes: list[str] = []
     wanted = sorted({package for program, package in PROGRAMS.items() if _which(program) is None})
-    emulator = host.emulator_name(settings)
-    if userns.binfmt_entry(emulator) is None and register_line(emulator) is None:
-        wanted += qemu_packages(_candidate("qemu-user"))
     if for_tests and _which("chromium") is None:
         wanted.append("chromium")  # the browser test drives Debian's chromium
     if wanted:
-        _apt_install(wanted)
+        apt.install(wanted, f"Check the machine's package sources (`apt-get update`), then {AGAIN}.")
         changes.append(f"installed {' '.join(wanted)} with apt")
-    if registered := _register_emulator(emulator):
-        changes.append(registered)
+    changes += emulators.ensure(settings, AGAIN)
     if TUN.exists() and not userns.tun_open_to_all(TUN):
         TUN.chmod(0o666)
         changes.append(f"made {TUN} usable by every user (mode 0666, as Debian's udev sets it)")

@@ -21,6 +21,7 @@ from labkit.steps import inspect_index, multiarch_build
 from labkit.system import binfmt
 
 EVERY_TAG = "every"
+EXEC_FORMAT = "exec format error"  # what the kernel's ENOEXEC reads as, when no entry runs a foreign binary
 BUSYBOX = "bin/busybox"  # every applet of the base image (`uname` included) is a link to it
 
 
@@ -44,8 +45,9 @@ def variant_file(endpoints: Endpoints, report: IndexReport, platform: str, name:
     raise LabError(f"The {platform} variant of {report.image_ref} has no /{name}.", "Build it FROM busybox.")
 
 
-def run_every(endpoints: Endpoints, ref: str, tag: str = EVERY_TAG) -> list[VariantRun]:
-    """`docker run --platform P IMAGE uname -m` for every variant, with the binfmt_misc entry that ran each."""
+def run_every(endpoints: Endpoints, ref: str, tag: str = EVERY_TAG, fix: str = "") -> list[VariantRun]:
+    """`docker run --platform P IMAGE uname -m` for every variant, with the binfmt_misc entry that ran each; a variant
+    the kernel refused names the emulator it needed, and `fix`, the command that adds it."""
     report = inspect_index.read_index(endpoints, REPOSITORY, tag)
     registered = binfmt.entries()
     runs = []
@@ -54,8 +56,11 @@ def run_every(endpoints: Endpoints, ref: str, tag: str = EVERY_TAG) -> list[Vari
         header = variant_file(endpoints, report, platform)[:64]
         entry = binfmt.interpreter_for(header, registered)
         interpreter = os.path.realpath(entry.interpreter) if entry else ""
+        refused = not result.succeeded and (EXEC_FORMAT in (result.stdout + result.stderr).lower()
+                                             or (entry is not None and not entry.fix_binary))
+        missing = binfmt.emulator_for(platform) if refused else ""
         runs.append(VariantRun(platform, binfmt.elf_machine(header), result.stdout.strip(), entry.name if entry else "",
-                               entry.flags if entry else "", interpreter, result))
+                               entry.flags if entry else "", interpreter, result, missing, fix if missing else ""))
     return runs
 
 

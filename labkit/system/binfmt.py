@@ -20,8 +20,9 @@ from pathlib import Path
 from labkit.errors import LabError
 from labkit.system.userns import ROOT, BinfmtEntry, binfmt_entry
 
-__all__ = ["BINFMT_MISC", "ELF_MACHINES", "PRIVATE_INSTANCE", "BinfmtEntry", "PrivateRun", "elf_machine", "entries",
-           "interpreter_for", "kernel_version", "matches", "register_line", "run_private"]
+__all__ = ["BINFMT_MISC", "ELF_MACHINES", "NATIVE", "PRIVATE_INSTANCE", "QEMU_ENTRIES", "BinfmtEntry", "PrivateRun",
+           "elf_machine", "emulator_for", "entries", "interpreter_for", "kernel_version", "matches", "native",
+           "register_line", "run_private"]
 
 BINFMT_MISC = "/proc/sys/fs/binfmt_misc"
 PRIVATE_INSTANCE = (6, 7)  # the first kernel that lets a user namespace mount binfmt_misc
@@ -29,6 +30,31 @@ PRIVATE_INSTANCE = (6, 7)  # the first kernel that lets a user namespace mount b
 # ELF e_machine numbers of the architectures Debian builds busybox-static for (the ELF specification's names).
 ELF_MACHINES = {3: "Intel 80386", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 22: "S/390", 40: "ARM", 62: "x86-64",
                 183: "AArch64", 243: "RISC-V", 258: "LoongArch"}
+
+# The binfmt_misc entry QEMU registers for each architecture, by its OCI name: the names of Debian's qemu-user-static
+# and qemu-user-binfmt (`/usr/share/binfmts`, `/usr/lib/binfmt.d`), which tonistiigi/binfmt uses too.
+QEMU_ENTRIES = {"amd64": "qemu-x86_64", "386": "qemu-i386", "arm64": "qemu-aarch64", "arm": "qemu-arm",
+                "ppc64le": "qemu-ppc64le", "riscv64": "qemu-riscv64", "s390x": "qemu-s390x", "mips64le": "qemu-mips64el",
+                "loong64": "qemu-loongarch64"}
+# The architectures a machine's CPU runs itself, by the machine's own: an x86-64 kernel runs 32-bit x86 code too.
+# (Many arm64 CPUs run no 32-bit ARM code, so arm64 counts only itself.)
+NATIVE = {"amd64": ("amd64", "386"), "arm64": ("arm64",)}
+
+
+def _architecture(platform: str) -> str:
+    parts = platform.split("/")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def emulator_for(platform: str) -> str:
+    """The binfmt_misc entry that runs a platform's binaries through QEMU (`linux/arm/v5` → `qemu-arm`)."""
+    architecture = _architecture(platform)
+    return QEMU_ENTRIES.get(architecture, f"qemu-{architecture}")
+
+
+def native(platform: str, host_architecture: str) -> bool:
+    """True when a machine of `host_architecture` (OCI name) runs the platform's binaries without an emulator."""
+    return _architecture(platform) in NATIVE.get(host_architecture, (host_architecture,))
 
 
 def entries(root: Path = ROOT) -> list[BinfmtEntry]:

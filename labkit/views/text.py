@@ -13,6 +13,7 @@ from labkit.results import (
     Facts,
     IndexReport,
     NotebookPrediction,
+    PlatformPrediction,
     Prediction,
     ServiceStatus,
     Versions,
@@ -78,7 +79,8 @@ def _first(names: Sequence[str], shown: int = 3) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def doctor_report(facts: Facts, predictions: Sequence[Prediction], notebooks: Sequence[NotebookPrediction] = ()) -> str:
+def doctor_report(facts: Facts, predictions: Sequence[Prediction], notebooks: Sequence[NotebookPrediction] = (),
+                  platforms: Sequence[PlatformPrediction] = ()) -> str:
     """The doctor's facts, then one prediction per step."""
     build, multi = facts.build_engine, facts.multiarch_engine
     current = facts.current_builder
@@ -101,6 +103,10 @@ def doctor_report(facts: Facts, predictions: Sequence[Prediction], notebooks: Se
     if notebooks:
         rows = [(n.notebook, n.outcome, n.needs, n.why) for n in notebooks]
         lines += ["", table(("notebook", "runs to its check", "needs", "why"), rows)]
+    if platforms:
+        by_platform = [(p.platform, p.runs_by, p.outcome, p.why) for p in platforms]
+        lines += ["", "notebook 05, the platforms this machine does not run itself:",
+                  table(("platform", "emulator", "its variant runs", "why"), by_platform)]
     return "\n".join(lines)
 
 

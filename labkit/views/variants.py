@@ -11,14 +11,47 @@ from labkit.results import IndexReport, ReproBuild, TimedBuild, VariantRun
 from labkit.views.frames import Table
 
 
+def _emulator(run: VariantRun) -> str:
+    if run.missing:
+        return f"missing: {run.missing} (add it: {run.fix})" if run.fix else f"missing: {run.missing}"
+    return run.emulator or "none: the kernel runs it"
+
+
 def variants_table(runs: Sequence[VariantRun]) -> Table:
-    """One row per variant: its machine code, what `uname -m` printed, and the emulator the kernel handed it to."""
+    """One row per variant: its machine code, what `uname -m` printed, and the emulator the kernel handed it to, with
+    its F flag (what the lab needs of an entry); a missing emulator is marked with the command that adds it. How the
+    entries were registered (their other flags, their interpreters' paths) is `entries_table`'s."""
     return Table(pd.DataFrame(
         [(r.platform, r.machine_code, r.uname if r.result.succeeded else f"failed: {r.result.stderr.strip()[-80:]}",
-          f"{r.emulator} (flags {r.flags})" if r.emulator else "none: the kernel runs it", r.interpreter or "-")
+          _emulator(r), ("yes" if "F" in r.flags else "no") if r.emulator else "-")
          for r in runs],
-        columns=["platform", "/bin/busybox is machine code for", "uname -m", "emulator (binfmt_misc entry)", "interpreter"],
+        columns=["platform", "/bin/busybox is machine code for", "uname -m", "emulator (binfmt_misc entry)", "F flag"],
     ))
+
+
+def entries_table(runs: Sequence[VariantRun]) -> Table:
+    """Each binfmt_misc entry that ran a variant: its flags and its interpreter, links resolved (they depend on what
+    registered the entry: the lab, binfmt-support or systemd-binfmt)."""
+    seen: dict[str, VariantRun] = {}
+    for run in runs:
+        if run.emulator:
+            seen.setdefault(run.emulator, run)
+    return Table(pd.DataFrame([(name, run.flags, run.interpreter) for name, run in seen.items()],
+                              columns=["binfmt_misc entry", "flags", "interpreter"]))
+
+
+def missing_emulators(runs: Sequence[VariantRun]) -> str:
+    """Which emulators the variants needed and the machine lacks, by platform, and what adds them ('' for none)."""
+    needed: dict[str, list[str]] = {}
+    for run in runs:
+        if run.missing:
+            needed.setdefault(run.missing, []).append(run.platform)
+    if not needed:
+        return ""
+    said = "; ".join(f"{name} for {', '.join(platforms)}" for name, platforms in needed.items())
+    fix = next(run.fix for run in runs if run.missing)
+    return f"QEMU is missing here ({said}): add it with {fix}, then run the notebook again" if fix else \
+        f"QEMU is missing here ({said})"
 
 
 def build_times(builds: dict[str, TimedBuild]) -> Table:

@@ -18,7 +18,7 @@ import pytest
 
 from labkit.engines import KINDS, rootless
 from labkit.errors import LabError
-from labkit.provision import prereqs
+from labkit.provision import emulators, prereqs
 from labkit.settings import MODES, Settings, default_registry_port, default_run_dir, has_subids, subid_ranges
 from labkit.system import subids, userns
 from tests.conftest import DATA
@@ -84,15 +84,15 @@ def test_a_register_line_with_the_f_flag_from_either_description(tmp_path: Path)
     systemd.mkdir()
     support.mkdir()
     (support / "qemu-aarch64").write_text((CAPTURED / "binfmts-qemu-aarch64.txt").read_text())
-    from_support = prereqs.register_line("qemu-aarch64", systemd, support)
+    from_support = emulators.register_line("qemu-aarch64", systemd, support)
     assert from_support is not None and from_support.startswith(":qemu-aarch64:M:0:\\x7f\\x45\\x4c\\x46")
     assert from_support.endswith(":/usr/libexec/qemu-binfmt/aarch64-binfmt-P:FP")
     (systemd / "qemu-aarch64.conf").write_text((CAPTURED / "binfmt.d-qemu-aarch64.conf").read_text())
-    assert prereqs.register_line("qemu-aarch64", systemd, support) == \
+    assert emulators.register_line("qemu-aarch64", systemd, support) == \
         (CAPTURED / "binfmt.d-qemu-aarch64.conf").read_text().strip()  # already OPF
     (systemd / "qemu-aarch64.conf").write_text(":qemu-aarch64:M::\\x7fELF:\\xff:/usr/bin/qemu-aarch64:P\n")
-    assert prereqs.register_line("qemu-aarch64", systemd, support) == ":qemu-aarch64:M::\\x7fELF:\\xff:/usr/bin/qemu-aarch64:PF"
-    assert prereqs.register_line("qemu-riscv64", systemd, support) is None
+    assert emulators.register_line("qemu-aarch64", systemd, support) == ":qemu-aarch64:M::\\x7fELF:\\xff:/usr/bin/qemu-aarch64:PF"
+    assert emulators.register_line("qemu-riscv64", systemd, support) is None
 
 
 @pytest.mark.parametrize(("candidate", "expected"), [
@@ -103,7 +103,7 @@ def test_a_register_line_with_the_f_flag_from_either_description(tmp_path: Path)
     ("", ["qemu-user-static", "binfmt-support"]),  # no candidate: the older names
 ])
 def test_qemu_comes_from_the_packages_the_suite_has(candidate: str, expected: list[str]) -> None:
-    assert prereqs.qemu_packages(candidate) == expected
+    assert emulators.qemu_packages(candidate) == expected
 
 
 # --- the kernel, the tun device, AppArmor -------------------------------------------------------------------------

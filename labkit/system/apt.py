@@ -1,0 +1,33 @@
+"""Debian packages the lab needs system-wide (runc, QEMU user emulation, the rootless sandbox's helpers), installed
+with apt, only when missing, and said as they are."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from labkit.errors import LabError
+
+
+def install(packages: Sequence[str], then: str) -> None:
+    """`apt-get install` the packages; the package lists are refreshed once when that fails (they may be missing or
+    old, as in Debian's own container images). `then` is what to try when it still fails."""
+    print(f"labkit: installing {' '.join(packages)} with apt (missing on this machine)", file=sys.stderr, flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=False)
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise LabError(f"apt-get install {' '.join(packages)} failed: {result.stderr.strip()[-400:]}", then)
+
+
+def candidate(package: str) -> str:
+    """The version apt would install of a package ('' when it has none)."""
+    result = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True, check=False)
+    found = re.search(r"Candidate:\s*(\S+)", result.stdout)
+    return found.group(1) if found and found.group(1) != "(none)" else ""
