@@ -304,12 +304,9 @@ def open_lab() -> Lab:
     return Lab(settings, engine, endpoints)
 
 
-def verify(condition: bool, what: str, because: str = "") -> None:
-    """The check cell's assertion: raise when the step's outcome is not what the text claims (with `because`, what is
-    known to be missing), else say what was verified."""
+def verify(condition: bool, what: str) -> None:
+    """The check cell's assertion: raise when the step's outcome is not what the text claims, else say what was verified."""
     if not condition:
-        if because:
-            raise AssertionError(f"Not verified: {what}. {because}.")
         raise AssertionError(f"Not verified: {what}. Rerun the notebook from the top; if it still fails, run `labkit status`.")
     print(f"[OK] Verified: {what}")
 
@@ -367,19 +364,28 @@ def practice_ready(notebook: str) -> bool:
 # --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests ------
 
 __all__ += ["EVERY_TAG", "REPRO_EPOCH", "base_platforms", "build_every", "build_times", "compare_table",
-            "entries_table", "exec_format_error", "file_times", "image_exporter_rewrite", "load_two_platforms",
-            "missing_emulators", "provenance_differences", "repro_push", "repro_twice", "run_default", "run_every",
+            "entries_table", "every_variant_ran", "exec_format_error", "file_times", "image_exporter_rewrite", "load_two_platforms",
+            "provenance_differences", "repro_push", "repro_twice", "run_default", "run_every",
             "same_index_line", "timed_build", "variants_table"]
 
 variants_table = variants.variants_table
 entries_table = variants.entries_table
-missing_emulators = variants.missing_emulators
 build_times = variants.build_times
 compare_table = variants.compare_table
 same_index_line = variants.same_index_line
 file_times = variants.file_times
 REPRO_EPOCH = int(reproducible.EPOCH)
 EVERY_TAG = every_variant.EVERY_TAG
+
+
+def every_variant_ran(runs: Sequence[VariantRun]) -> bool:
+    """True when every variant ran; a LabError naming each emulator the machine lacks, and what adds it, when the
+    kernel refused a variant for want of one."""
+    missing = variants.missing_emulators(runs)
+    if missing:
+        fix = next(run.fix for run in runs if run.missing)
+        raise LabError(f"Not every variant ran: {missing}.", f"Add them with {fix}, then run this notebook again.")
+    return all(run.result.succeeded for run in runs)
 
 
 def base_platforms(lab: Lab) -> list[str]:

@@ -92,8 +92,9 @@ def predict_notebooks(facts: Facts, steps: list[Prediction]) -> list[NotebookPre
     failing = [p for p in platforms if p.outcome == "fails"]
     every: tuple[Outcome, str] = (("fails", "not every variant runs here: " + "; ".join(f"{p.platform} ({p.why})"
                                    for p in failing)) if failing else
-                                  ("succeeds", f"a builder that can build several platforms; QEMU for the "
-                                   f"{len(platforms)} platforms this machine does not run itself"))
+                                  ("succeeds", "a builder that can build several platforms"
+                                   + (f"; QEMU for the {len(platforms)} platforms this machine does not run itself"
+                                      if platforms else "")))
     rows.append(NotebookPrediction("05_every_variant", "busybox; a multi-platform builder; QEMU for every other "
                                    "platform; Linux 6.7+ for a binfmt_misc of its own",
                                    *(three if three[0] != "succeeds" else every)))

@@ -41,17 +41,12 @@ def entries_table(runs: Sequence[VariantRun]) -> Table:
 
 
 def missing_emulators(runs: Sequence[VariantRun]) -> str:
-    """Which emulators the variants needed and the machine lacks, by platform, and what adds them ('' for none)."""
+    """Which emulators the variants needed and the machine lacks, by platform ('' for none)."""
     needed: dict[str, list[str]] = {}
     for run in runs:
         if run.missing:
             needed.setdefault(run.missing, []).append(run.platform)
-    if not needed:
-        return ""
-    said = "; ".join(f"{name} for {', '.join(platforms)}" for name, platforms in needed.items())
-    fix = next(run.fix for run in runs if run.missing)
-    return f"QEMU is missing here ({said}): add it with {fix}, then run the notebook again" if fix else \
-        f"QEMU is missing here ({said})"
+    return "; ".join(f"{name} is missing for {', '.join(platforms)}" for name, platforms in needed.items())
 
 
 def build_times(builds: dict[str, TimedBuild]) -> Table:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+import labkit.lab as nb
 from labkit.diagnostics import doctor
+from labkit.errors import LabError
 from labkit.provision import emulators
 from labkit.results import CommandResult, Emulation, VariantRun
 from labkit.settings import Settings
@@ -104,9 +106,13 @@ def test_a_missing_emulator_is_marked_in_the_table_and_named_by_the_check() -> N
     assert list(frame["emulator (binfmt_misc entry)"]) == [
         "qemu-aarch64", "missing: qemu-arm (add it: `sudo labkit up`)", "missing: qemu-arm (add it: `sudo labkit up`)"]
     assert list(frame["F flag"]) == ["yes", "-", "-"]
-    assert variants.missing_emulators(runs) == ("QEMU is missing here (qemu-arm for linux/arm/v5, linux/arm/v7): add it "
-                                                "with `sudo labkit up`, then run the notebook again")
+    assert variants.missing_emulators(runs) == "qemu-arm is missing for linux/arm/v5, linux/arm/v7"
     assert variants.missing_emulators(runs[:1]) == ""
+    with pytest.raises(LabError) as refused:
+        nb.every_variant_ran(runs)
+    assert refused.value.what == "Not every variant ran: qemu-arm is missing for linux/arm/v5, linux/arm/v7."
+    assert refused.value.next_step == "Add them with `sudo labkit up`, then run this notebook again."
+    assert nb.every_variant_ran(runs[:1])
 
 
 def test_the_checked_table_holds_no_flags_or_interpreter_paths() -> None:
