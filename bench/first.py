@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from tests.signals import with_default_signals
+
 REPO = Path(__file__).resolve().parent.parent
 NAME = os.environ.get("BENCH_NAME", "first")
 REGISTRY_PORT = os.environ.get("BENCH_REGISTRY_PORT", "5094")
@@ -236,8 +238,8 @@ def main() -> None:
         cloned = timeline.at()
         print(f"cloned {REPO} at {commit} into {clone} ({cloned:.2f} s)", flush=True)
         _watch_processes(work, timeline, stop)
-        lab = subprocess.Popen(["make", "--no-print-directory", "lab"], cwd=clone, env=env, text=True, start_new_session=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        lab = subprocess.Popen(with_default_signals(["make", "--no-print-directory", "lab"]), cwd=clone, env=env, text=True,
+                               start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         echoing = threading.Event()
         echoing.set()
         _follow(lab.stdout, timeline,

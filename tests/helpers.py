@@ -22,6 +22,7 @@ from labkit.oci import media
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+from tests.signals import with_default_signals
 
 T = TypeVar("T")
 
@@ -119,11 +120,12 @@ class SlowBuild:
 
     def start(self, env: Mapping[str, str] | None, tag: str) -> subprocess.Popen[str]:
         """`build_and_push` of this context in a child interpreter, in a session of its own (`--network none`:
-        the sandbox's daemons have no bridge)."""
+        the sandbox's daemons have no bridge). SIGINT interrupts it however this process was started."""
         spec = {"workdir": str(self.workdir), "platforms": list(self.platforms), "tag": tag,
                 "options": ["--network", "none", "--push"]}
-        return subprocess.Popen([sys.executable, "-c", _BUILD, json.dumps(spec)], env=dict(env) if env is not None else None,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        return subprocess.Popen(with_default_signals([sys.executable, "-c", _BUILD, json.dumps(spec)]),
+                                env=dict(env) if env is not None else None, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
 
 
 def build_outcome(process: subprocess.Popen[str], timeout: float = 180) -> tuple[int, dict[str, Any]]:

@@ -38,6 +38,7 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from bench.first import answers, free_port
 from labkit.docker.endpoints import Endpoints
+from tests.signals import with_default_signals
 
 pytestmark = pytest.mark.engine
 
@@ -79,8 +80,8 @@ def jupyterlab(tmp_path: Path) -> Iterator[JupyterLab]:
     log = tmp_path / "jupyterlab.log"
     root = ["--allow-root"] if os.geteuid() == 0 else []
     with log.open("w") as output:
-        server = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", "--no-browser", *root,
-                                   "--ServerApp.port_retries=0", f"--ServerApp.root_dir={notebooks}"],
+        server = subprocess.Popen(with_default_signals([sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", "--no-browser", *root,
+                                                        "--ServerApp.port_retries=0", f"--ServerApp.root_dir={notebooks}"]),
                                   env=env, cwd=REPO, stdout=output, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"

@@ -29,6 +29,7 @@ from python_on_whales import DockerClient
 from labkit.engines import sandbox
 from labkit.settings import Settings
 from labkit.system import mounts, processes
+from tests.signals import with_default_signals
 
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -105,10 +106,10 @@ def bridged_engine(settings: Settings) -> Iterator[BridgedEngine]:
     (folder / "docker-config").mkdir()
     daemon: subprocess.Popen[bytes] | None = None
     try:
-        with (folder / "log").open("wb") as log:  # unshare and sh exec: the pid is the daemon's
+        with (folder / "log").open("wb") as log:  # the signals' reset, unshare and sh exec: the pid is the daemon's
             daemon = subprocess.Popen(
-                ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-                 str(settings.bin_dir / "dockerd"), "--config-file", str(folder / "daemon.json")],
+                with_default_signals(["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
+                                      str(settings.bin_dir / "dockerd"), "--config-file", str(folder / "daemon.json")]),
                 env={"PATH": f"{settings.bin_dir}:{_SYSTEM_PATH}", "HOME": str(folder)},
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60

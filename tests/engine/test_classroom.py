@@ -33,6 +33,7 @@ from labkit.docker.endpoints import Endpoints
 from labkit.engines import DAEMONS
 from labkit.system import processes
 from tests.classroom import ClassLearner, course, labkit_class, learners, log_in, status_rows, wait_until
+from tests.signals import with_default_signals
 
 LEARNERS = 3
 PROBE = textwrap.dedent("""
@@ -155,7 +156,8 @@ def test_a_runaway_build_of_one_learner_leaves_the_others_working(klass: list[Cl
     build = runaway.command([str(runaway.settings.bin_dir / "docker"), "-H", f"unix://{runaway.settings.socket('classic')}",
                              "run", "--rm", "busybox", "sh", "-c", f"({spin}) & ({spin}) & ({spin}) & wait"],
                             DOCKER_CONFIG=str(runaway.settings.docker_config))
-    spinning = subprocess.Popen(build, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    spinning = subprocess.Popen(with_default_signals(build), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
     try:
         wait_until(lambda: bool(runaway.docker("classic", "ps", "-q").stdout.strip()), 120, f"{runaway.name}'s runaway container")
         for learner in others:
