@@ -14,6 +14,10 @@ NBVAL  := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-current-e
 # where PYTHONDONTWRITEBYTECODE is set: setup compiles it in the background, so that JupyterLab can start meanwhile.
 LOCK       := constraints.txt
 UV_VERSION := 0.13.9
+# uv reads certificates from its own bundle unless told to use the system's store, as pip does: behind a proxy that
+# intercepts TLS (a company's or university's network), only the system's store holds the proxy's CA (uv 0.13's name
+# for the setting; older uv calls it UV_NATIVE_TLS). uv never downloads a Python of its own for the lab.
+UV_ENV     := UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1
 PACKAGES   := -c $(LOCK) -e '.[dev]'
 BYTECODE_LOG := build/bytecode.log
 
@@ -46,7 +50,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	started=$$(date +%s%N); uv=$$(command -v uv || true); \
 	if [ -n "$$uv" ]; then \
 	  how="uv $$("$$uv" --version | cut -d' ' -f2), found on PATH"; \
-	  UV_PYTHON_DOWNLOADS=never "$$uv" venv --quiet --allow-existing --python $(PYTHON) $(VENV) \
+	  $(UV_ENV) "$$uv" venv --quiet --allow-existing --python $(PYTHON) $(VENV) \
 	    || { echo "setup: uv could not create $(VENV); falling back to pip"; uv=; }; \
 	elif [ "$$($(BIN)/uv --version 2>/dev/null | cut -d' ' -f2)" = $(UV_VERSION) ]; then \
 	  how="uv $(UV_VERSION), already in $(VENV)"; uv=$(BIN)/uv; \
@@ -58,7 +62,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	  || { echo "setup: uv $(UV_VERSION) could not be installed; falling back to pip"; uv=; }; \
 	fi; \
 	ready=$$(date +%s%N); \
-	if [ -n "$$uv" ] && ! UV_PYTHON_DOWNLOADS=never "$$uv" pip install --quiet --python $(BIN)/python $(PACKAGES); then \
+	if [ -n "$$uv" ] && ! $(UV_ENV) "$$uv" pip install --quiet --python $(BIN)/python $(PACKAGES); then \
 	  echo "setup: uv failed to install the packages; falling back to pip"; uv=; \
 	fi; \
 	if [ -z "$$uv" ]; then \
@@ -79,7 +83,7 @@ setup: $(STAMP)
 
 lock:
 	@uv=$$(command -v uv || echo $(BIN)/uv); [ -x "$$uv" ] || { echo "make lock needs uv: run make setup first"; exit 1; }; \
-	"$$uv" pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 \
+	$(UV_ENV) "$$uv" pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 \
 	  --custom-compile-command "make lock" -o $(LOCK)
 
 # Debian's chromium, for the browser test (Playwright drives it; it cannot download a browser of its own here).
