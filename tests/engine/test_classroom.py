@@ -31,8 +31,10 @@ from labkit import nbtools
 from labkit.classroom import accounts, guard, hub
 from labkit.docker.endpoints import Endpoints
 from labkit.engines import DAEMONS
+from labkit.settings import Settings
 from labkit.system import processes
 from tests.classroom import ClassLearner, course, labkit_class, learners, log_in, status_rows, wait_until
+from tests.emulation import registered_only
 from tests.signals import with_default_signals
 
 LEARNERS = 3
@@ -63,8 +65,16 @@ def _probe(learner: ClassLearner, host: str, port: int, method: str = "GET", ins
 
 
 @pytest.fixture(scope="module")
-def klass(lab: Endpoints) -> Iterator[list[ClassLearner]]:
-    """Three learners of a class, each logged in through the hub with their server and sandbox up."""
+def klass(lab: Endpoints, settings: Settings) -> Iterator[list[ClassLearner]]:
+    """Three learners of a class, each logged in through the hub with their server and sandbox up. The class starts
+    from a machine where root never ran `labkit up`: no QEMU entry of the lab's registered (`class up` registers them
+    all, and the learners' whole lab proves it)."""
+    with registered_only(settings) as removed:
+        assert removed, "the machine had no emulator to remove: nothing was tested"
+        yield from _klass()
+
+
+def _klass() -> Iterator[list[ClassLearner]]:
     try:
         up = labkit_class("up", "--learners", str(LEARNERS))
         assert up.returncode == 0, up.stdout + up.stderr
