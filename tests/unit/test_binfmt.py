@@ -10,7 +10,6 @@ busybox-static for each architecture.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,16 +20,6 @@ from tests.conftest import DATA
 
 HEADERS = {arch: bytes.fromhex(text) for arch, text in
            json.loads((DATA / "busybox-elf-headers.json").read_text())["headers"].items()}
-
-
-@pytest.fixture()
-def root(tmp_path: Path) -> Path:
-    """A folder laid out as `/`, whose binfmt_misc holds the captured entries (and the kernel's two files)."""
-    folder = tmp_path / "proc/sys/fs/binfmt_misc"
-    shutil.copytree(DATA / "binfmt_misc", folder)
-    (folder / "register").write_text("")
-    (folder / "status").write_text("enabled\n")
-    return tmp_path
 
 
 def test_entries_are_read_with_their_magic_and_mask(root: Path) -> None:

@@ -5,7 +5,6 @@ run itself, each entry's state read from a captured binfmt_misc (data/binfmt_mis
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,9 @@ from labkit.results import CommandResult, Emulation, VariantRun
 from labkit.settings import Settings
 from labkit.system import binfmt
 from labkit.views import variants
-from tests.conftest import DATA
 from tests.unit.test_doctor import facts_of
 
 EVERY = ("amd64", "arm64", "armel", "armhf", "i386", "ppc64el", "riscv64", "s390x")
-
-
-@pytest.fixture()
-def root(tmp_path: Path) -> Path:
-    """A folder laid out as `/`, whose binfmt_misc holds the captured entries."""
-    folder = tmp_path / "proc/sys/fs/binfmt_misc"
-    shutil.copytree(DATA / "binfmt_misc", folder)
-    (folder / "register").write_text("")
-    (folder / "status").write_text("enabled\n")
-    return tmp_path
 
 
 def _settings(host: str) -> Settings:
