@@ -340,7 +340,7 @@ class RootlessEngine(SandboxEngine):
         """The sandbox's rows; a service left outside the namespaces RootlessKit holds now does not count as running."""
         settings = self.settings
         holder = namespace_holder(settings)
-        rows = sandbox.service_rows(settings, spec_of)
+        rows = sandbox.service_rows(settings, self.emulator_fix(), spec_of)
         for index, row in enumerate(rows):
             if row.service in SERVICES and row.pid is not None and not runs_inside(row.pid, holder):
                 rows[index] = dataclasses.replace(row, state="not answering",

@@ -185,9 +185,10 @@ def ensure_docker_config(settings: Settings, description: str = "lab sandbox dae
                            {name: f"unix://{settings.socket(name)}" for name in DAEMONS}, description)
 
 
-def service_rows(settings: Settings, spec: Callable[[Settings, str], ProcessSpec] = spec_of) -> list[ServiceStatus]:
+def service_rows(settings: Settings, qemu_fix: str,
+                 spec: Callable[[Settings, str], ProcessSpec] = spec_of) -> list[ServiceStatus]:
     """One row per service: registry, the daemons, the base image and QEMU (every platform of the base image this
-    machine does not run itself)."""
+    machine does not run itself; when one is missing, `qemu_fix` adds it)."""
     rows = []
     for name in SERVICES:
         service = spec(settings, name)
@@ -198,8 +199,9 @@ def service_rows(settings: Settings, spec: Callable[[Settings, str], ProcessSpec
         rows.append(ServiceStatus(name, state, pid, address, str(service.log_file)))
     rows.append(base_image_status(settings, registry_up=rows[0].state == "running"))
     found = emulators.states(settings)
-    qemu: ServiceState = "registered" if emulators.ready(found) else "missing"
-    rows.append(ServiceStatus("qemu", qemu, None, "binfmt_misc", "", emulators.summary(found)))
+    ready = emulators.ready(found)
+    detail = emulators.summary(found) if ready else f"{emulators.summary(found)}; add them: {emulators.fix(found, qemu_fix)}"
+    rows.append(ServiceStatus("qemu", "registered" if ready else "missing", None, "binfmt_misc", "", detail))
     return rows
 
 
@@ -278,7 +280,7 @@ class SandboxEngine(Engine):
         return stopped
 
     def status(self) -> list[ServiceStatus]:
-        return service_rows(self.settings)
+        return service_rows(self.settings, self.emulator_fix())
 
     def endpoints(self) -> Endpoints:
         settings = self.settings
