@@ -126,19 +126,29 @@ def _mount() -> None:
                        "Run the lab where the kernel allows binfmt_misc (a VM, or a privileged container).")
 
 
+def _missing(settings: Settings) -> list[str]:
+    return sorted({e.emulator for e in states(settings) if e.state == "missing"})
+
+
+def packages_wanted(settings: Settings) -> list[str]:
+    """The QEMU packages to install first: those that describe the missing entries, when a description is missing."""
+    if not any(register_line(name) is None for name in _missing(settings)):
+        return []
+    return qemu_packages(apt.candidate("qemu-user"))
+
+
 def ensure(settings: Settings, then: str) -> list[str]:
     """Register QEMU for every platform of the base image that needs it and has no entry (as root); one line per
     change. `then` is the command to run again once a failure is fixed."""
-    missing = sorted({e.emulator for e in states(settings) if e.state == "missing"})
+    missing = _missing(settings)
     if not missing:
         return []
     changes = []
-    if any(register_line(name) is None for name in missing):
+    if wanted := packages_wanted(settings):
         if shutil.which("apt-get") is None:
             raise LabError(f"QEMU user emulation ({', '.join(missing)}) is missing, and this machine has no apt-get "
                            "to install it.", f"Install static QEMU emulators with this system's package manager, then "
                            f"{then}.")
-        wanted = qemu_packages(apt.candidate("qemu-user"))
         apt.install(wanted, f"Check the machine's package sources (`apt-get update`), then {then}.")
         changes.append(f"installed {' '.join(wanted)} with apt")
     _mount()

@@ -182,6 +182,7 @@ def prepare_host(users: list[str], groups: list[str], for_tests: bool, settings:
     targets = learners(users, groups)
     changes: list[str] = []
     wanted = sorted({package for program, package in PROGRAMS.items() if _which(program) is None})
+    wanted += emulators.packages_wanted(settings)  # one apt run for all
     if for_tests and _which("chromium") is None:
         wanted.append("chromium")  # the browser test drives Debian's chromium
     if wanted:
