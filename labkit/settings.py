@@ -31,7 +31,8 @@ DEBIAN_PLATFORMS: dict[str, str] = {
     "s390x": "linux/s390x",
 }
 
-_SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Where the system's programs are, for the services the lab starts and the programs it looks up (sbin included).
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _MACHINE_TO_DEBIAN = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -97,7 +98,7 @@ def rootless_prepared() -> bool:
     """True where an administrator has prepared this user for the rootless sandbox: newuidmap and newgidmap are
     installed and the user has subordinate uid and gid ranges (the doctor checks the rest)."""
     uid = euid()
-    return (shutil.which("newuidmap", path=_SBIN_PATH) is not None and shutil.which("newgidmap", path=_SBIN_PATH) is not None
+    return (shutil.which("newuidmap", path=SYSTEM_PATH) is not None and shutil.which("newgidmap", path=SYSTEM_PATH) is not None
             and has_subids(user_name(uid), uid))
 
 

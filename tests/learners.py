@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 from labkit.provision import packages
-from labkit.settings import Settings
+from labkit.settings import SYSTEM_PATH, Settings
 from labkit.system.files import chown_tree
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ class Learner:
     def command(self, argv: list[str]) -> list[str]:
         """argv as this user, with a clean environment as a login would give (no XDG_RUNTIME_DIR: no systemd here)."""
         env = [f"HOME={self.home}", f"USER={self.name}", f"LOGNAME={self.name}", "LANG=C.UTF-8",
-               f"PATH={self.python.parent}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"]
+               f"PATH={self.python.parent}:{SYSTEM_PATH}"]
         if self.pythonpath:
             env.append(f"PYTHONPATH={self.pythonpath}")
         env += [f"{name}={value}" for name, value in self.env]

@@ -21,7 +21,7 @@ from pathlib import Path
 from labkit.classroom.course import ACCOUNT_COMMENT, Course, Member
 from labkit.errors import LabError
 from labkit.provision import packages
-from labkit.settings import Settings, default_registry_port, default_run_dir
+from labkit.settings import SYSTEM_PATH, Settings, default_registry_port, default_run_dir
 from labkit.system.files import chown_tree, readable_by_all
 
 NOTEBOOK_FOLDER = "multiarch-lab"  # the learner's copy of the notebooks, in their home
@@ -45,7 +45,7 @@ def class_mirror(course: Course) -> str:
 def learner_environment(course: Course) -> dict[str, str]:
     """What every learner's server and labkit run with."""
     return {"LABKIT_CLASS_MIRROR": class_mirror(course), "JUPYTER_CONFIG_PATH": str(course.jupyter_config),
-            "PATH": f"{course.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+            "PATH": f"{course.venv / 'bin'}:{SYSTEM_PATH}"}
 
 
 def _member(entry: pwd.struct_passwd, created: bool) -> Member:

@@ -26,6 +26,7 @@ from typing import Any
 from labkit.classroom.accounts import learner_environment
 from labkit.classroom.course import Course, Member
 from labkit.errors import LabError
+from labkit.settings import SYSTEM_PATH
 from labkit.system import network, processes
 from labkit.system.files import readable_by_all
 from labkit.system.processes import ProcessSpec
@@ -174,7 +175,7 @@ c.Spawner.post_stop_hook = stop_sandbox
 
 def spec(course: Course) -> ProcessSpec:
     hub = course.hub_dir
-    env = (("PATH", f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"), ("HOME", str(hub)),
+    env = (("PATH", f"{Path(sys.executable).parent}:{SYSTEM_PATH}"), ("HOME", str(hub)),
            ("LANG", "C.UTF-8"))
     return ProcessSpec("hub", (sys.executable, "-m", "jupyterhub", "-f", str(hub / "jupyterhub_config.py")),
                        env, hub / "pid", hub / "log")

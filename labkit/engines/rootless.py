@@ -36,7 +36,7 @@ from labkit.errors import LabError
 from labkit.oci.registry import Registry
 from labkit.provision import base_image, emulators, packages, prereqs, registry_image
 from labkit.results import Check, ServiceStatus
-from labkit.settings import Mode, Settings, euid, user_name
+from labkit.settings import SYSTEM_PATH, Mode, Settings, euid, user_name
 from labkit.system import mounts, network, processes
 from labkit.system.files import write_if_changed
 from labkit.system.processes import ProcessSpec
@@ -53,7 +53,7 @@ ROOTLESSKIT_FLAGS = (
 
 
 def _program(name: str) -> str:
-    return shutil.which(name, path=prereqs.SBIN_PATH) or f"/usr/bin/{name}"
+    return shutil.which(name, path=SYSTEM_PATH) or f"/usr/bin/{name}"
 
 
 def rootlesskit_dir(settings: Settings) -> Path:

@@ -27,7 +27,7 @@ from labkit.experiment import BASE_REPOSITORY, BASE_TAG
 from labkit.oci.registry import Registry
 from labkit.provision import base_image, emulators, host, packages, registry_image
 from labkit.results import Check, ImageStore, ServiceState, ServiceStatus
-from labkit.settings import Mode, Settings
+from labkit.settings import SYSTEM_PATH, Mode, Settings
 from labkit.system import mounts, network, processes
 from labkit.system.files import exclusive, write_if_changed
 from labkit.system.processes import ProcessSpec
@@ -35,12 +35,11 @@ from labkit.system.processes import ProcessSpec
 STORES: dict[Daemon, ImageStore] = {"classic": "classic", "multiarch": "containerd"}  # the image store each daemon uses
 SERVICES = ("registry", *DAEMONS)
 EMULATOR_FIX = "`sudo labkit up` (it registers QEMU for every platform of the base image)"
-_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def service_env(settings: Settings) -> tuple[tuple[str, str], ...]:
     """The environment every service starts with: the lab's programs first on PATH, HOME in the state folder."""
-    return (("PATH", f"{settings.bin_dir}:{_SYSTEM_PATH}"), ("HOME", str(settings.state_dir)))
+    return (("PATH", f"{settings.bin_dir}:{SYSTEM_PATH}"), ("HOME", str(settings.state_dir)))
 
 
 def registry_spec(settings: Settings) -> ProcessSpec:
@@ -292,7 +291,7 @@ class SandboxEngine(Engine):
 
     def shell_environment(self, daemon: Daemon) -> dict[str, str]:
         return {
-            "PATH": f"{self.settings.bin_dir}:{os.environ.get('PATH', _SYSTEM_PATH)}",
+            "PATH": f"{self.settings.bin_dir}:{os.environ.get('PATH', SYSTEM_PATH)}",
             "DOCKER_CONFIG": str(self.settings.docker_config),
             "DOCKER_CONTEXT": daemon,
         }

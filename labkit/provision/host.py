@@ -11,7 +11,7 @@ import shutil
 
 from labkit.errors import LabError
 from labkit.provision import emulators
-from labkit.settings import Settings
+from labkit.settings import SYSTEM_PATH, Settings
 from labkit.system import apt
 
 UP_AGAIN = "run `labkit up` again"
@@ -29,7 +29,7 @@ def require_root() -> None:
 
 def ensure_runc() -> None:
     """runc is what containerd starts containers with."""
-    if shutil.which("runc", path="/usr/sbin:/usr/bin:/sbin:/bin") is None:
+    if shutil.which("runc", path=SYSTEM_PATH) is None:
         apt.install(["runc"], f"Run `apt-get update` and {UP_AGAIN}, or install runc yourself.")
 
 

@@ -26,14 +26,13 @@ from labkit.docker.podman import Podman
 from labkit.errors import LabError
 from labkit.provision import packages
 from labkit.results import FetchedPackage
-from labkit.settings import RegistryAddress, Settings
+from labkit.settings import SYSTEM_PATH, RegistryAddress, Settings
 from labkit.system.files import write_if_changed
 
 # The machine's own libc must be new enough: bookworm's podman 4.3 needs glibc >= 2.34; sid's 5.x needs 2.38.
 PODMAN_SUITE = "bookworm"
 PODMAN_PACKAGES = ("podman", "conmon", "libgpgme11", "libassuan0", "libgpg-error0", "libsubid4")
 LIBRARY_DIRS = {"amd64": "usr/lib/x86_64-linux-gnu", "arm64": "usr/lib/aarch64-linux-gnu"}
-_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def cache_dir(settings: Settings) -> Path:
@@ -89,7 +88,7 @@ def missing_libraries(settings: Settings, root: Path) -> list[str]:
 
 def runc_path() -> Path:
     """The machine's runc (the sandbox installs it for containerd); podman runs containers with it too."""
-    found = shutil.which("runc", path=_SYSTEM_PATH)
+    found = shutil.which("runc", path=SYSTEM_PATH)
     if found is None:
         raise LabError("runc is not installed, and podman needs an OCI runtime.", "Run `labkit up` (it installs runc).")
     return Path(found)
@@ -99,7 +98,7 @@ def podman_env(settings: Settings, root: Path) -> dict[str, str]:
     """The environment the lab's podman runs with: its libraries, and its configuration in the lab's state."""
     state = state_dir(settings)
     return {
-        "PATH": _SYSTEM_PATH,
+        "PATH": SYSTEM_PATH,
         "LD_LIBRARY_PATH": str(library_dir(settings, root)),
         "HOME": str(state / "home"),
         "CONTAINERS_CONF": str(state / "containers.conf"),

@@ -21,10 +21,9 @@ from pathlib import Path
 from labkit.errors import LabError
 from labkit.provision import emulators
 from labkit.results import Check
-from labkit.settings import SUBID_FILES, Settings, euid
+from labkit.settings import SUBID_FILES, SYSTEM_PATH, Settings, euid
 from labkit.system import apt, subids, userns
 
-SBIN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TUN = Path("/dev/net/tun")
 APPARMOR_PROFILE = Path("/etc/apparmor.d/multiarch-lab-rootlesskit")
 # Programs the rootless sandbox runs from the system, and the Debian package of each.
@@ -47,7 +46,7 @@ def applies() -> bool:
 
 
 def _which(program: str) -> Path | None:
-    found = shutil.which(program, path=SBIN_PATH)
+    found = shutil.which(program, path=SYSTEM_PATH)
     return Path(found) if found else None
 
 

@@ -27,11 +27,9 @@ from pathlib import Path
 from python_on_whales import DockerClient
 
 from labkit.engines import sandbox
-from labkit.settings import Settings
+from labkit.settings import SYSTEM_PATH, Settings
 from labkit.system import mounts, processes
 from tests.signals import with_default_signals
-
-_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def bridged_engine(settings: Settings) -> Iterator[BridgedEngine]:
             daemon = subprocess.Popen(
                 with_default_signals(["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
                                       str(settings.bin_dir / "dockerd"), "--config-file", str(folder / "daemon.json")]),
-                env={"PATH": f"{settings.bin_dir}:{_SYSTEM_PATH}", "HOME": str(folder)},
+                env={"PATH": f"{settings.bin_dir}:{SYSTEM_PATH}", "HOME": str(folder)},
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while not sandbox.daemon_answers(socket):
