@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from labkit.settings import Settings, euid
-from labkit.system import inventory
+from labkit.system import inventory, processes
 from tests.helpers import run_labkit
 from tests.learners import make_learner, seed_cache
 
@@ -61,20 +61,13 @@ def _stat(pid: int) -> tuple[int, int]:
     return uid, ppid
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def _rootless_rss(uid: int, settings: Settings) -> tuple[float, int]:
     """MiB and count of the rootless lab's processes: the user's processes that name its folders (RootlessKit, the
     registry, the daemons, their containerd) and all they started (slirp4netns, RootlessKit's child)."""
     folders = (str(settings.run_dir), str(settings.state_dir), str(settings.cache_dir))
-    table = {pid: _stat(pid) for pid in (int(entry) for entry in os.listdir("/proc") if entry.isdigit())}
+    table = {pid: _stat(pid) for pid in processes.pids()}
     mine = {pid for pid, (owner, _) in table.items() if owner == uid}
-    lab = {pid for pid in mine if any(folder in _cmdline(pid) for folder in folders)}
+    lab = {pid for pid in mine if any(folder in processes.command_line(pid) for folder in folders)}
     grown = True
     while grown:
         children = {pid for pid in mine if table[pid][1] in lab} - lab

@@ -22,6 +22,7 @@ from labkit.oci import media
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+from labkit.system import processes
 from tests.signals import with_default_signals
 
 T = TypeVar("T")
@@ -135,29 +136,22 @@ def build_outcome(process: subprocess.Popen[str], timeout: float = 180) -> tuple
     return process.returncode, json.loads(lines[-1]) if lines else {}
 
 
-def _cmdline(pid: str) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def processes_running(text: str) -> list[int]:
     """Live processes whose command line contains `text` (a build step's nonce, say)."""
-    return [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and pid != str(os.getpid()) and text in _cmdline(pid)]
+    return [pid for pid in processes.pids() if pid != os.getpid() and text in processes.command_line(pid)]
 
 
 def session_members(session: int) -> list[str]:
     """`pid command` of every live process in a session (what a build started and might leave behind)."""
     found = []
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    for pid in processes.pids():
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         if fields[0] != "Z" and int(fields[3]) == session:  # fields after the name: state, ppid, pgrp, session
-            found.append(f"{pid} {_cmdline(pid)}")
+            found.append(f"{pid} {processes.command_line(pid)}")
     return found
 
 

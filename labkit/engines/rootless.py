@@ -131,19 +131,12 @@ def runs_inside(pid: int, holder: int | None) -> bool:
     return holder is not None and _netns(pid) != "" and _netns(pid) == _netns(holder)
 
 
-def _cmdline(pid: int) -> list[str]:
-    try:
-        return [part.decode(errors="replace") for part in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if part]
-    except OSError:
-        return []
-
-
 def _start_inside(spec: ProcessSpec, holder: int) -> None:
     """Start a service in the namespaces RootlessKit holds; nsenter becomes the service, so its pid is the service's."""
     enter = (_program("nsenter"), f"--target={holder}", "--user", "--mount", "--net", "--preserve-credentials", "--")
     pid = processes.start(dataclasses.replace(spec, argv=(*enter, *spec.argv)))
     deadline = time.monotonic() + 10
-    while processes.is_alive(pid) and _cmdline(pid) != list(spec.argv) and time.monotonic() < deadline:
+    while processes.is_alive(pid) and processes.argv_of(pid) != list(spec.argv) and time.monotonic() < deadline:
         time.sleep(0.005)  # until nsenter has entered and run the service: then the pid file names the service
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.settings import Settings
+from labkit.system import processes
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,9 @@ def lab_processes(settings: Settings, proc: Path = Path("/proc")) -> list[LabPro
             continue
         try:
             exe = os.readlink(entry / "exe")
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
         except OSError:
             continue
-        if exe.startswith(root) and any(folder in cmdline for folder in own):
+        if exe.startswith(root) and any(folder in processes.command_line(int(entry.name), proc) for folder in own):
             found.append(LabProcess(int(entry.name), exe[len(root):]))
     return sorted(found, key=lambda p: p.pid)
 

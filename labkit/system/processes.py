@@ -32,12 +32,26 @@ class ProcessSpec:
     log_file: Path
 
 
-def _cmdline(pid: int) -> list[str]:
+PROC = Path("/proc")
+
+
+def pids(proc: Path = PROC) -> list[int]:
+    """Every process's pid, from /proc (some may end while the caller reads them)."""
+    return [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]
+
+
+def argv_of(pid: int, proc: Path = PROC) -> list[str]:
+    """A process's command line, word by word, from /proc ([] once it has ended, or for a kernel thread)."""
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        raw = (proc / str(pid) / "cmdline").read_bytes()
     except OSError:
         return []
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def command_line(pid: int, proc: Path = PROC) -> str:
+    """A process's command line as one string, its words joined by spaces ('' once it has ended)."""
+    return " ".join(argv_of(pid, proc))
 
 
 def is_alive(pid: int) -> bool:
@@ -51,10 +65,7 @@ def is_alive(pid: int) -> bool:
 
 def _find_by_argv(argv: list[str]) -> int | None:
     """A live process started with exactly this command line (the lab's own paths are in it)."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _cmdline(int(entry.name)) == argv and is_alive(int(entry.name)):
-            return int(entry.name)
-    return None
+    return next((pid for pid in pids() if argv_of(pid) == argv and is_alive(pid)), None)
 
 
 def owned_pid(spec: ProcessSpec) -> int | None:
@@ -64,7 +75,7 @@ def owned_pid(spec: ProcessSpec) -> int | None:
     """
     try:
         pid = int(spec.pid_file.read_text().strip())
-        if is_alive(pid) and _cmdline(pid) == list(spec.argv):
+        if is_alive(pid) and argv_of(pid) == list(spec.argv):
             return pid
     except (OSError, ValueError):  # missing, unreadable or corrupt: look for the process itself
         pass

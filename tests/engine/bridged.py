@@ -60,17 +60,7 @@ class BridgedEngine:
 
 def _processes_under(folder: Path) -> list[int]:
     """Live processes whose command line names the folder (the daemon's containerd and shims)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if str(folder) in cmdline and processes.is_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+    return [pid for pid in processes.pids() if str(folder) in processes.command_line(pid) and processes.is_alive(pid)]
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:

@@ -33,7 +33,7 @@ from labkit.experiment import PLATFORMS, REPOSITORY, STEP2_ERROR
 from labkit.oci import media
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
-from labkit.system import inventory, network, subids
+from labkit.system import inventory, network, processes, subids
 from tests.emulation import registered_only, the_other_emulator
 from tests.engine.test_isolation import STEPS
 from tests.helpers import run_labkit, wait_for
@@ -116,20 +116,9 @@ def _uids(pid: int) -> set[int]:
     return {int(value) for value in fields["Uid"].split()}
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _live_pids() -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
-
-
 def _processes_of(uid: int) -> dict[int, str]:
     """pid -> command line of every live process that runs as this uid."""
-    return {pid: _cmdline(pid) for pid in _live_pids() if uid in _uids(pid)}
+    return {pid: processes.command_line(pid) for pid in processes.pids() if uid in _uids(pid)}
 
 
 def _program(pid: int) -> str:
@@ -225,11 +214,12 @@ def test_no_process_of_the_rootless_lab_runs_as_root(learner: Learner) -> None:
     own = _processes_of(learner.uid)
     assert sorted({_program(pid) for pid in own} & set(LAB_PROGRAMS)) == sorted(LAB_PROGRAMS), own
     folders = (str(settings.state_dir), str(settings.run_dir), str(settings.cache_dir))
-    named = {pid: line for pid in _live_pids() if any(folder in (line := _cmdline(pid)) for folder in folders)}
+    named = {pid: line for pid in processes.pids()
+             if any(folder in (line := processes.command_line(pid)) for folder in folders)}
     assert named and {pid: _uids(pid) for pid in named if _uids(pid) not in (set(), {learner.uid})} == {}
     holder = rootless.namespace_holder(settings)
     assert holder is not None
-    inside = [pid for pid in _live_pids() if os.path.exists(f"/proc/{pid}/ns/user")
+    inside = [pid for pid in processes.pids() if os.path.exists(f"/proc/{pid}/ns/user")
               and _readlink(f"/proc/{pid}/ns/user") == _readlink(f"/proc/{holder}/ns/user")]
     assert inside and all(_uids(pid) in (set(), {learner.uid}) for pid in inside), inside
 
