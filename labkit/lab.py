@@ -61,7 +61,7 @@ from labkit.steps import (
     podman_build,
     reproducible,
 )
-from labkit.system import binfmt, userns
+from labkit.system import binfmt
 from labkit.versions import oci_by_default, vendored_buildkit
 from labkit.views import diagram, frames, index_comparison, text, variants
 
@@ -181,7 +181,7 @@ class Lab:
         current = next((b for b in list_builders(self.endpoints, self.classic) if b.current), None)
         listed = current is not None and platform in current.platforms
         emulator = binfmt.emulator_for(platform)
-        entry = userns.binfmt_entry(emulator)
+        entry = binfmt.entry(emulator)
         return (f"{platform} listed by the {self.classic} builder: {'yes' if listed else 'no'}\n"
                 f"{emulator} in binfmt_misc: {'yes' if entry is not None and entry.enabled else 'no'}, "
                 f"F (fix binary) flag: {'yes' if entry is not None and entry.fix_binary else 'no'}")

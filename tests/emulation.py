@@ -13,7 +13,7 @@ from pathlib import Path
 
 from labkit.provision import emulators
 from labkit.settings import Settings
-from labkit.system import binfmt, userns
+from labkit.system import binfmt
 
 FOLDER = Path(binfmt.BINFMT_MISC)
 
@@ -22,7 +22,7 @@ def _remove(name: str) -> None:
     (FOLDER / name).write_text("-1")
 
 
-def _register(entry: userns.BinfmtEntry) -> None:
+def _register(entry: binfmt.BinfmtEntry) -> None:
     (FOLDER / "register").write_text(binfmt.register_line(entry))
 
 
@@ -39,19 +39,19 @@ def registered_only(settings: Settings, keep: Sequence[str] = (),
     another tool would have made them); yields the entries removed. Afterwards each entry is as it was: one the test
     left changed (or one the lab registered meanwhile) is replaced by the original, one that was not there is removed."""
     names = sorted({name for _, name in emulators.needed(settings)})
-    before = {name: entry for name in names if (entry := userns.binfmt_entry(name)) is not None}
+    before = {name: entry for name in names if (entry := binfmt.entry(name)) is not None}
     removed = [name for name in names if name in before and name not in keep]
     try:
         for name in removed:
             _remove(name)
         for name, flags in (replace or {}).items():
             _remove(name)
-            _register(userns.BinfmtEntry(name, True, before[name].interpreter, flags, before[name].offset,
+            _register(binfmt.BinfmtEntry(name, True, before[name].interpreter, flags, before[name].offset,
                                          before[name].magic, before[name].mask))
         yield removed
     finally:
         for name in names:
-            now, then = userns.binfmt_entry(name), before.get(name)
+            now, then = binfmt.entry(name), before.get(name)
             if then is None:
                 if now is not None:
                     _remove(name)

@@ -45,7 +45,7 @@ def needed(settings: Settings) -> list[tuple[str, str]]:
             if not binfmt.native(platform, native)]
 
 
-def _state(entry: userns.BinfmtEntry | None) -> EmulationState:
+def _state(entry: binfmt.BinfmtEntry | None) -> EmulationState:
     if entry is None:
         return "missing"
     if not entry.enabled:
@@ -55,7 +55,7 @@ def _state(entry: userns.BinfmtEntry | None) -> EmulationState:
 
 def states(settings: Settings, root: Path = userns.ROOT) -> list[Emulation]:
     """Each platform that needs QEMU here, and the state of its entry in binfmt_misc."""
-    return [Emulation(platform, name, _state(userns.binfmt_entry(name, root))) for platform, name in needed(settings)]
+    return [Emulation(platform, name, _state(binfmt.entry(name, root))) for platform, name in needed(settings)]
 
 
 def registered() -> list[str]:
@@ -154,14 +154,14 @@ def ensure(settings: Settings, then: str) -> list[str]:
     _mount()
     registered = []
     for name in missing:
-        if userns.binfmt_entry(name) is not None:  # registered meanwhile (binfmt-support's own postinst)
+        if binfmt.entry(name) is not None:  # registered meanwhile (binfmt-support's own postinst)
             continue
         line = register_line(name)
         if line is None:
             raise LabError(f"No binfmt description for {name} was installed with QEMU.",
                            f"Install QEMU's user emulation and its binfmt entries for {name}, then {then}.")
         (BINFMT_DIR / "register").write_text(line)
-        done = userns.binfmt_entry(name)
+        done = binfmt.entry(name)
         if done is None or not done.fix_binary:
             raise LabError(f"{name} did not register with the F flag.", f"Read `cat {BINFMT_DIR / name}`.")
         registered.append(name)

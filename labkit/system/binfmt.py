@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.errors import LabError
-from labkit.system.userns import ROOT, BinfmtEntry, binfmt_entry
+from labkit.system.userns import ROOT
 
 __all__ = ["BINFMT_MISC", "ELF_MACHINES", "NATIVE", "PRIVATE_INSTANCE", "QEMU_ENTRIES", "BinfmtEntry", "PrivateRun",
-           "elf_machine", "emulator_for", "entries", "interpreter_for", "kernel_version", "matches", "native",
+           "elf_machine", "emulator_for", "entries", "entry", "interpreter_for", "kernel_version", "matches", "native", "parse_entry",
            "register_line", "run_private"]
 
 BINFMT_MISC = "/proc/sys/fs/binfmt_misc"
@@ -57,12 +57,50 @@ def native(platform: str, host_architecture: str) -> bool:
     return _architecture(platform) in NATIVE.get(host_architecture, (host_architecture,))
 
 
+@dataclass(frozen=True)
+class BinfmtEntry:
+    """One binfmt_misc entry: enabled or not, its interpreter and its flags (F: the kernel opens the interpreter when
+    it is registered, so it works inside containers and user namespaces that cannot see its path)."""
+
+    name: str
+    enabled: bool
+    interpreter: str
+    flags: str
+    offset: int = 0  # where the magic bytes sit in a file (entries that match by magic)
+    magic: bytes = b""
+    mask: bytes = b""
+
+    @property
+    def fix_binary(self) -> bool:
+        """True when the F flag is set."""
+        return "F" in self.flags
+
+
+def parse_entry(name: str, text: str) -> BinfmtEntry:
+    """An entry from the text of /proc/sys/fs/binfmt_misc/NAME."""
+    lines = text.splitlines()
+    fields = dict(line.split(" ", 1) for line in lines[1:] if " " in line)
+    magic = bytes.fromhex(fields.get("magic", "").strip())
+    return BinfmtEntry(name, bool(lines) and lines[0].strip() == "enabled", fields.get("interpreter", "").strip(),
+                       fields.get("flags:", "").strip(), int(fields.get("offset", "0").strip() or 0), magic,
+                       bytes.fromhex(fields.get("mask", "").strip()) if "mask" in fields else b"\xff" * len(magic))
+
+
+def entry(name: str, root: Path = ROOT) -> BinfmtEntry | None:
+    """The binfmt_misc entry called `name`, or None when it is not registered (or binfmt_misc is not mounted)."""
+    try:
+        text = (root / BINFMT_MISC.lstrip("/") / name).read_text().strip()
+    except OSError:
+        return None
+    return parse_entry(name, text)
+
+
 def entries(root: Path = ROOT) -> list[BinfmtEntry]:
     """Every entry registered in binfmt_misc, by name (none when binfmt_misc is not mounted)."""
     folder = root / BINFMT_MISC.lstrip("/")
     names = sorted(p.name for p in folder.iterdir() if p.name not in ("register", "status")) if folder.is_dir() else []
-    found = [binfmt_entry(name, root) for name in names]
-    return [entry for entry in found if entry is not None]
+    found = [entry(name, root) for name in names]
+    return [one for one in found if one is not None]
 
 
 def matches(entry: BinfmtEntry, header: bytes) -> bool:

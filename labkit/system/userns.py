@@ -1,5 +1,5 @@
 """What the kernel and the machine allow an unprivileged user: user namespaces (and AppArmor's restriction of them),
-overlayfs inside one, the tun device, setuid helpers, binfmt_misc entries and their flags.
+overlayfs inside one, the tun device, setuid helpers (binfmt_misc is system/binfmt.py's).
 
 Every function reads files under `root` (the machine's `/` unless a test gives a folder of captured files).
 """
@@ -105,38 +105,3 @@ def may_set_ids(program: Path) -> bool:
         return bool(os.getxattr(program, "security.capability"))
     except OSError:
         return False
-
-
-@dataclass(frozen=True)
-class BinfmtEntry:
-    """One binfmt_misc entry: enabled or not, its interpreter and its flags (F: the kernel opens the interpreter when
-    it is registered, so it works inside containers and user namespaces that cannot see its path)."""
-
-    name: str
-    enabled: bool
-    interpreter: str
-    flags: str
-    offset: int = 0  # where the magic bytes sit in a file (entries that match by magic)
-    magic: bytes = b""
-    mask: bytes = b""
-
-    @property
-    def fix_binary(self) -> bool:
-        """True when the F flag is set."""
-        return "F" in self.flags
-
-
-def parse_binfmt(name: str, text: str) -> BinfmtEntry:
-    """An entry from the text of /proc/sys/fs/binfmt_misc/NAME."""
-    lines = text.splitlines()
-    fields = dict(line.split(" ", 1) for line in lines[1:] if " " in line)
-    magic = bytes.fromhex(fields.get("magic", "").strip())
-    return BinfmtEntry(name, bool(lines) and lines[0].strip() == "enabled", fields.get("interpreter", "").strip(),
-                       fields.get("flags:", "").strip(), int(fields.get("offset", "0").strip() or 0), magic,
-                       bytes.fromhex(fields.get("mask", "").strip()) if "mask" in fields else b"\xff" * len(magic))
-
-
-def binfmt_entry(name: str, root: Path = ROOT) -> BinfmtEntry | None:
-    """The binfmt_misc entry called `name`, or None when it is not registered (or binfmt_misc is not mounted)."""
-    text = _read(root, f"/proc/sys/fs/binfmt_misc/{name}")
-    return None if text is None else parse_binfmt(name, text)

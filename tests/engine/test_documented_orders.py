@@ -12,7 +12,7 @@ from labkit.docker.endpoints import Endpoints
 from labkit.provision import emulators
 from labkit.settings import Settings
 from labkit.steps import multiarch_build
-from labkit.system import userns
+from labkit.system import binfmt
 from tests.emulation import registered_only, the_other_emulator
 from tests.helpers import run_labkit
 
@@ -38,7 +38,7 @@ def test_root_up_registers_every_emulator_when_only_the_other_one_is_there(lab: 
         assert said is not None and sorted(said.group(1).split(", ")) == sorted(removed), up.stderr
         needed = emulators.needed(settings)
         assert re.search(rf"registered \({len(needed)} of {len(needed)}: ", _qemu_row())
-        kept = userns.binfmt_entry(other)
+        kept = binfmt.entry(other)
         assert kept is not None and kept.flags == "PF", "up replaced an entry it did not make"
         for platform, _ in needed:
             ran = multiarch_build.run_image(lab, BASE, platform, ("uname", "-m"))

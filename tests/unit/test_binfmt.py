@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from labkit.errors import LabError
-from labkit.system import binfmt, userns
+from labkit.system import binfmt
 from tests.conftest import DATA
 
 HEADERS = {arch: bytes.fromhex(text) for arch, text in
@@ -44,9 +44,9 @@ def test_each_variant_goes_to_the_entry_of_its_machine_code(root: Path, arch: st
 
 
 def test_a_disabled_entry_or_a_short_file_matches_nothing(root: Path) -> None:
-    arm64 = userns.parse_binfmt("qemu-aarch64", (DATA / "binfmt_misc/qemu-aarch64").read_text())
+    arm64 = binfmt.parse_entry("qemu-aarch64", (DATA / "binfmt_misc/qemu-aarch64").read_text())
     assert binfmt.matches(arm64, HEADERS["arm64"])
-    disabled = userns.parse_binfmt("qemu-aarch64", "disabled\n" + "\n".join(
+    disabled = binfmt.parse_entry("qemu-aarch64", "disabled\n" + "\n".join(
         (DATA / "binfmt_misc/qemu-aarch64").read_text().splitlines()[1:]))
     assert not binfmt.matches(disabled, HEADERS["arm64"])
     assert not binfmt.matches(arm64, HEADERS["arm64"][:10])
@@ -54,7 +54,7 @@ def test_a_disabled_entry_or_a_short_file_matches_nothing(root: Path) -> None:
 
 
 def test_the_register_line_makes_the_same_entry() -> None:
-    arm64 = userns.parse_binfmt("qemu-aarch64", (DATA / "binfmt_misc/qemu-aarch64").read_text())
+    arm64 = binfmt.parse_entry("qemu-aarch64", (DATA / "binfmt_misc/qemu-aarch64").read_text())
     line = binfmt.register_line(arm64)
     assert line.startswith(":qemu-aarch64:M:0:\\x7f\\x45\\x4c\\x46\\x02")
     assert line.endswith(":/usr/libexec/qemu-binfmt/aarch64-binfmt-P:PF")

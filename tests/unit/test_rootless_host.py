@@ -20,7 +20,7 @@ from labkit.engines import KINDS, rootless
 from labkit.errors import LabError
 from labkit.provision import emulators, prereqs
 from labkit.settings import MODES, Settings, default_registry_port, default_run_dir, has_subids, subid_ranges
-from labkit.system import subids, userns
+from labkit.system import binfmt, subids, userns
 from tests.conftest import DATA
 
 CAPTURED = DATA / "rootless"
@@ -72,11 +72,11 @@ def test_a_new_range_starts_after_every_range_of_anyone(tmp_path: Path) -> None:
 # --- binfmt_misc and QEMU -----------------------------------------------------------------------------------------
 
 def test_a_registered_emulator_and_its_flags() -> None:
-    entry = userns.parse_binfmt("qemu-aarch64", (CAPTURED / "binfmt_misc-qemu-aarch64.txt").read_text())
+    entry = binfmt.parse_entry("qemu-aarch64", (CAPTURED / "binfmt_misc-qemu-aarch64.txt").read_text())
     assert (entry.enabled, entry.interpreter, entry.flags, entry.fix_binary) == (
         True, "/usr/libexec/qemu-binfmt/aarch64-binfmt-P", "PF", True)
-    assert not userns.parse_binfmt("qemu-aarch64", "disabled\ninterpreter /x\nflags: P\n").fix_binary
-    assert userns.binfmt_entry("qemu-aarch64", CAPTURED / "no-such-root") is None
+    assert not binfmt.parse_entry("qemu-aarch64", "disabled\ninterpreter /x\nflags: P\n").fix_binary
+    assert binfmt.entry("qemu-aarch64", CAPTURED / "no-such-root") is None
 
 
 def test_a_register_line_with_the_f_flag_from_either_description(tmp_path: Path) -> None:
