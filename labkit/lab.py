@@ -23,7 +23,7 @@ from labkit.docker.facts import engine_facts, image_store
 from labkit.engines import Engine
 from labkit.errors import LabError
 from labkit.experiment import LOCAL_TAG, PLATFORMS, REPOSITORY, STEP2_ERROR, TAG
-from labkit.oci import media
+from labkit.oci import media, platforms
 from labkit.oci.registry import Registry
 from labkit.practice import bank, session
 from labkit.results import (
@@ -361,6 +361,9 @@ def practice_ready(notebook: str) -> bool:
     return bool(asked) and all(question.proof and question.hint for question in asked)
 
 
+__all__ += ["answer", "practice_ready", "score"]
+
+
 # --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests ------
 
 __all__ += ["EVERY_TAG", "REPRO_EPOCH", "base_platforms", "build_every", "build_times", "compare_table",
@@ -447,7 +450,12 @@ def provenance_differences(first: ReproBuild, second: ReproBuild) -> list[str]:
 # podman (buildah, no BuildKit) builds the Dockerfile into a manifest list; `docker buildx imagetools create` and
 # `docker manifest create` join two single-platform pushes; one table sets them beside step 3's BuildKit index.
 
+__all__ += ["COMPARED", "imagetools_create", "index_table_by_platform", "indexes_compared", "made_text",
+            "manifest_create", "normal_platforms", "podman_build_and_push", "podman_info", "podman_text",
+            "prepare_podman_and_index", "push_single_platforms"]
+
 made_text = index_comparison.made_text
+normal_platforms = platforms.normalize_list
 index_table_by_platform = index_comparison.index_table_by_platform
 podman_text = index_comparison.podman_text
 COMPARED = (("BuildKit (buildx build)", TAG), ("podman build --manifest", podman_build.TAG),

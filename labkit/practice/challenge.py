@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from labkit.oci.platforms import same_platform
 from labkit.oci.registry import Registry
 from labkit.practice import pushed
 from labkit.settings import RegistryAddress
@@ -52,7 +53,7 @@ def _variant(registry: Registry, tag: str, platform: str, ref: str) -> tuple[Ste
     if found is None:
         return Step(False, what, f"build it for {platform} alone and push it (notebook 03's command, with one platform)"), None
     platforms = found.platforms()
-    if len(platforms) != 1 or not pushed.same_platform(platforms[0], platform):
+    if len(platforms) != 1 or not same_platform(platforms[0], platform):
         return Step(False, what, f"it holds {', '.join(platforms) or 'no image'}: build it with --platform {platform} "
                                  "only and push it again"), None
     return Step(True, what, ""), found
@@ -78,19 +79,19 @@ def check(address: RegistryAddress) -> list[Step]:
                       f"assemble it from {sources}: notebook 06 (or 04, 'Not only BuildKit') names the tools"
                       if final is None else f"it is one image ({final.media_type}): assemble an index from {sources}"))
     platforms = sorted(final.platforms()) if final is not None and is_index else []
-    same = len(platforms) == len(wanted) and all(map(pushed.same_platform, platforms, sorted(wanted)))
+    same = len(platforms) == len(wanted) and all(map(same_platform, platforms, sorted(wanted)))
     steps.append(Step(same, f"its images are exactly {' and '.join(wanted)}",
                       after if not is_index else f"it lists {', '.join(platforms) or 'no image'}: assemble it from {sources}"))
     assembled = same and final is not None and len(variants) == len(VARIANTS) and all(
         image.digest in {v.digest for v in variant.images}
         for platform, variant in variants.items()
-        for image in final.images if pushed.same_platform(image.platform, platform))
+        for image in final.images if same_platform(image.platform, platform))
     steps.append(Step(assembled, "each of its images is the very manifest under its variant's tag (same digest)",
                       after if not is_index else "push both variants first (the lines above)" if len(variants) < len(VARIANTS)
                       else "other digests: it was built apart from the variants, or a variant was pushed again since; "
                       f"assemble it again from {sources}"))
     honest = is_index and final is not None and bool(final.images) and all(
-        pushed.same_platform(image.config_platform, image.platform) for image in final.images)
+        same_platform(image.config_platform, image.platform) for image in final.images)
     steps.append(Step(honest, "each image's config is for the platform the index gives it",
                       after if not is_index else "an entry's platform was set by hand to another architecture: assemble "
                       "the index from the variants without overriding platforms"))

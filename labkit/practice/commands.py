@@ -12,6 +12,7 @@ from pathlib import Path
 
 from labkit.docker.commands import error_lines, run_docker
 from labkit.docker.endpoints import Endpoints
+from labkit.oci.platforms import same_platform
 from labkit.oci.registry import Registry
 from labkit.practice import pushed
 from labkit.practice.model import Question, Task, Verdict
@@ -143,7 +144,7 @@ def inspect(found: pushed.Pushed | None, task: Task, wanted: str, registry: Regi
     if not found.is_index:
         return Verdict(False, f"{wanted} is one image ({found.platforms()[0]}), not an index of several.")
     platforms = sorted(found.platforms())
-    if len(platforms) != len(task.platforms) or not all(map(pushed.same_platform, platforms, sorted(task.platforms))):
+    if len(platforms) != len(task.platforms) or not all(map(same_platform, platforms, sorted(task.platforms))):
         return Verdict(False, f"The index holds images for {', '.join(platforms)}; the question asks for exactly "
                               f"{', '.join(task.platforms)}.")
     if task.attestations is False and found.attestations:
@@ -151,7 +152,7 @@ def inspect(found: pushed.Pushed | None, task: Task, wanted: str, registry: Regi
     for tag, platform in task.sources:
         source = pushed.read(registry, REPOSITORY, tag)
         digests = {image.digest for image in source.images} if source is not None else set()
-        mine = next(image.digest for image in found.images if pushed.same_platform(image.platform, platform))
+        mine = next(image.digest for image in found.images if same_platform(image.platform, platform))
         if mine not in digests:
             return Verdict(False, f"Its {platform} entry is not the image under {REPOSITORY}:{tag}: it was rebuilt, "
                                   "not assembled from the pushed image.")

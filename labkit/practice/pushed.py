@@ -77,8 +77,3 @@ def forget(registry: Registry, repository: str, tag: str) -> None:
     if served is not None:
         registry.delete_manifest(repository, served.digest)
 
-
-def same_platform(found: str, wanted: str) -> bool:
-    """linux/arm64 and linux/arm64/v8 name the same platform (v8 is arm64's default variant); linux/arm is arm/v7."""
-    aliases = {"linux/arm64/v8": "linux/arm64", "linux/arm": "linux/arm/v7"}
-    return aliases.get(found, found) == aliases.get(wanted, wanted)

@@ -7,18 +7,14 @@ from dataclasses import replace
 
 import pandas as pd
 
+from labkit.oci import platforms
 from labkit.results import CommandResult, IndexMade, IndexReport, PodmanFacts
 from labkit.views.frames import Table, index_table
 from labkit.views.text import command_text
 
 
-def _platform_key(platform: str) -> str:
-    """linux/arm64/v8 and linux/arm64 name the same platform (v8 is arm64's only variant in practice)."""
-    return platform.removesuffix("/v8") if platform.startswith("linux/arm64") else platform
-
-
 def _layers(report: IndexReport) -> dict[str, tuple[str, ...]]:
-    return {_platform_key(e.platform): tuple(layer.digest for layer in e.layers)
+    return {platforms.normalize(e.platform): tuple(layer.digest for layer in e.layers)
             for e in report.entries if e.kind == "image"}
 
 
