@@ -15,7 +15,7 @@ from labkit.classroom.course import Course
 from labkit.diagnostics import doctor
 from labkit.engines import Engine
 from labkit.errors import LabError
-from labkit.practice import challenge, quiz, session
+from labkit.practice import challenge, quiz, tries
 from labkit.provision import packages, prereqs
 from labkit.settings import Settings, euid, user_name
 from labkit.steps import dockerfile
@@ -93,13 +93,13 @@ def _challenge_shell(engine: Engine) -> dict[str, str]:
     return challenge.shell_variables(engine.prepare().registry, engine.settings.work_dir)
 
 
-def _practice_session(engine: Engine) -> session.Session:
-    def workspace() -> session.Workspace:
+def _practice_session(engine: Engine) -> tries.Session:
+    def workspace() -> tries.Workspace:
         if not engine.is_up():
             raise LabError("This answer runs on the lab's engine, which is not up.", "`labkit up`, then answer again.")
         dockerfile.write(engine.settings.work_dir)
-        return session.Workspace(engine.endpoints(), engine.settings.work_dir)
-    return session.Session(workspace)
+        return tries.Workspace(engine.endpoints(), engine.settings.work_dir)
+    return tries.Session(workspace)
 
 
 def _quiz(engine: Engine, args: argparse.Namespace) -> int:

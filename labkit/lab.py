@@ -25,7 +25,7 @@ from labkit.errors import LabError
 from labkit.experiment import LOCAL_TAG, PLATFORMS, REPOSITORY, STEP2_ERROR, TAG
 from labkit.oci import media, platforms
 from labkit.oci.registry import Registry
-from labkit.practice import bank, session
+from labkit.practice import bank, tries
 from labkit.results import (
     BuildAttempt,
     BuilderChoice,
@@ -323,7 +323,7 @@ def show_mermaid(source: str) -> None:
 
 
 # --- practice: the lab's questions to the learner (notebook 07, and the exercises that end notebooks 01-06) --------
-def _practice_workspace() -> session.Workspace:
+def _practice_workspace() -> tries.Workspace:
     """The engine and build folder a command or Dockerfile answer runs on: the lab's, started by the first cell."""
     settings = Settings.from_env()
     engine = engines.choose(settings)
@@ -331,10 +331,10 @@ def _practice_workspace() -> session.Workspace:
         raise LabError("This answer runs on the lab's engine, which is not up.",
                        "Run the notebook's first cell (or `labkit up`), then this cell again.")
     dockerfile.write(settings.work_dir)
-    return session.Workspace(engine.endpoints(), settings.work_dir)
+    return tries.Workspace(engine.endpoints(), settings.work_dir)
 
 
-_PRACTICE = session.Session(_practice_workspace)
+_PRACTICE = tries.Session(_practice_workspace)
 
 
 def answer(question_id: str, given: object) -> None:

@@ -2,7 +2,7 @@
 
 The hub runs as root (the local process spawner starts each learner's server as that learner), behind
 configurable-http-proxy installed from npm into the class's own folder. Each learner's server is `python -m
-labkit.classroom.session` from the class's Python: it copies the notebooks into their home, starts their rootless
+labkit.classroom.singleuser` from the class's Python: it copies the notebooks into their home, starts their rootless
 sandbox in the background, and becomes JupyterLab. Learners choose their password at their first login
 (FirstUseAuthenticator); only the class's learners may log in. jupyterhub-idle-culler stops idle servers, and stopping a
 server stops that learner's sandbox (`labkit down`, as them). An instructor puts their own TLS reverse proxy in front.
@@ -120,7 +120,7 @@ def config(course: Course, members: list[Member]) -> str:
     hub = course.hub_dir
     environment = {**learner_environment(course), "LABKIT_CLASS_NOTEBOOKS": str(course.notebooks),
                    "LABKIT_CLASS_NPROC": str(PROCESS_LIMIT)}
-    session = [str(course.python), "-m", "labkit.classroom.session"]
+    session = [str(course.python), "-m", "labkit.classroom.singleuser"]
     stop = [str(course.python), "-m", "labkit", "down"]
     roles = [{"name": "labkit-class", "scopes": ["list:users", "read:users", "read:servers", "read:users:activity",
                                                  "delete:servers"],

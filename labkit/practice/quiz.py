@@ -9,7 +9,7 @@ from pathlib import Path
 
 from labkit.practice.bank import QUESTIONS
 from labkit.practice.model import Feedback, Question
-from labkit.practice.session import Session
+from labkit.practice.tries import Session
 
 END_OF_DOCKERFILE = "."  # the line that ends a Dockerfile typed in the interactive quiz
 

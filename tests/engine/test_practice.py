@@ -11,7 +11,7 @@ import pytest
 from labkit.docker.endpoints import Endpoints
 from labkit.practice import bank, challenge
 from labkit.practice.model import Question
-from labkit.practice.session import Session, Workspace
+from labkit.practice.tries import Session, Workspace
 from labkit.settings import Settings
 from labkit.steps import dockerfile
 from tests.helpers import labkit_argv, run_labkit, sandbox_env

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from labkit.classroom import cache, guard, helm, hub, session
+from labkit.classroom import cache, guard, helm, hub, singleuser
 from labkit.classroom.course import Course, Member
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "z2jh" / "values.schema.yaml"  # chart 4.4.0, jupyterhub/
@@ -84,7 +84,7 @@ def test_notebooks_are_copied_once_and_the_learners_edits_kept(tmp_path: Path) -
     source, target = tmp_path / "source", tmp_path / "target"
     source.mkdir()
     (source / "00.ipynb").write_text("stored")
-    assert session.copy_notebooks(source, target) == ["00.ipynb"]
+    assert singleuser.copy_notebooks(source, target) == ["00.ipynb"]
     (target / "00.ipynb").write_text("edited")
-    assert session.copy_notebooks(source, target) == []
+    assert singleuser.copy_notebooks(source, target) == []
     assert (target / "00.ipynb").read_text() == "edited"

@@ -15,7 +15,7 @@ import pytest
 from labkit import cli, nbtools
 from labkit.practice import bank, commands, dockerfiles
 from labkit.practice.model import KINDS, Question, Task
-from labkit.practice.session import Session
+from labkit.practice.tries import Session
 
 OFFLINE = [q for q in bank.QUESTIONS if q.kind in ("choice", "value")]
 NOTEBOOKS = {path.name: nbformat.read(path, as_version=4) for path in nbtools.notebook_paths()}  # type: ignore[no-untyped-call]

@@ -1,6 +1,6 @@
 """What runs as the learner when the hub starts their server: their copy of the notebooks, their sandbox, JupyterLab.
 
-`python -m labkit.classroom.session ARGS` copies every notebook (and the glossary, and a handout the instructor put
+`python -m labkit.classroom.singleuser ARGS` copies every notebook (and the glossary, and a handout the instructor put
 there) the learner does not have yet into ~/multiarch-lab (their own edits are kept); caps how many processes their
 account may run (RLIMIT_NPROC counts every process and thread of their uid, their rootless containers' included: a
 runaway build cannot exhaust the host's process table); starts `labkit up` in the background (their rootless sandbox,
