@@ -31,6 +31,14 @@ class CommandResult:
         """True when the command exited with 0."""
         return self.return_code == 0
 
+    @property
+    def builder_line(self) -> str:
+        """BuildKit's `#0 building with "NAME" instance using DRIVER driver` line of a plain-progress build, or ''.
+
+        buildx prints it once it has chosen a builder and starts building; a build refused before that has none.
+        """
+        return next((line.strip() for line in self.stderr.splitlines() if line.startswith("#0 building with ")), "")
+
 
 # --- what an engine is --------------------------------------------------------------------------------------------------
 

@@ -83,9 +83,3 @@ def _indented_after(lines: list[str], first: int) -> list[str]:
     return found
 
 
-def builder_line(stderr: str) -> str:
-    """BuildKit's `#0 building with "NAME" instance using DRIVER driver` line of a plain-progress build, or ''.
-
-    buildx prints it once it has chosen a builder and starts building; a build refused before that has none.
-    """
-    return next((line.strip() for line in stderr.splitlines() if line.startswith("#0 building with ")), "")

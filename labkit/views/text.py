@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from labkit.docker.commands import builder_line
 from labkit.errors import LabError
 from labkit.results import (
     BuilderPath,
@@ -145,7 +144,7 @@ def versions_text(versions: Versions) -> str:
 
 def chosen_builder(result: CommandResult) -> str:
     """What a plain-progress build's output says of the builder: its `#0 building with …` line, or that it had none."""
-    line = builder_line(result.stderr)
+    line = result.builder_line
     if line:
         return line
     refusal = next((text for text in result.stderr.splitlines() if text.startswith("ERROR")), "no error line")

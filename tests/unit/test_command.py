@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit.docker.commands import builder_line, display, error_lines
+from labkit.docker.commands import display, error_lines
+from labkit.results import CommandResult
 from tests.conftest import DATA
 
 CAPTURES: dict[str, Any] = json.loads((DATA / "build-captures.json").read_text())
@@ -56,9 +57,14 @@ def test_legacy_builder_error_keeps_the_deprecation_banner_as_evidence() -> None
     assert '"linux/amd64,linux/arm64"' in lines[3]
 
 
+def _build(stderr: str) -> CommandResult:
+    return CommandResult("classic", "docker build --progress plain .", 1, "", stderr)
+
+
 def test_the_builder_line_names_the_builder_and_its_driver() -> None:
-    assert builder_line(_stderr("build-classic-run-fails-plain.stderr")) == '#0 building with "classic" instance using docker driver'
-    assert builder_line(_stderr("build-classic-buildkit-plain.stderr")) == ""  # refused before a builder was chosen
+    assert _build(_stderr("build-classic-run-fails-plain.stderr")).builder_line == \
+        '#0 building with "classic" instance using docker driver'
+    assert _build(_stderr("build-classic-buildkit-plain.stderr")).builder_line == ""  # refused before a builder was chosen
 
 
 def test_progress_capture_really_contains_progress_lines() -> None:

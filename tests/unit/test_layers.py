@@ -92,3 +92,11 @@ MODE_TEST = re.compile(r"\.mode\s*(?:[!=]=|in\b|not in\b)|[!=]=\s*\"(?:sandbox|h
 def test_the_mode_is_compared_in_one_place() -> None:
     compared = [module for module, path in MODULES.items() if MODE_TEST.search(path.read_text())]
     assert compared == ["labkit.engines"]
+
+
+def test_views_read_results_and_nothing_that_runs() -> None:
+    """Views format results: they import no docker CLI, system probe, engine or provisioning (parsers live beside
+    their models, in results and oci)."""
+    for module, path in MODULES.items():
+        if _layer(module) == "views":
+            assert not {m for m in _imports(path) if _layer(m) in ("docker", "system", "engines", "provision")}, module
