@@ -24,6 +24,7 @@ from labkit.engines import Engine
 from labkit.errors import LabError
 from labkit.experiment import LOCAL_TAG, PLATFORMS, REPOSITORY, STEP2_ERROR, TAG
 from labkit.oci import media, platforms
+from labkit.oci.index import IndexReport
 from labkit.oci.registry import Registry
 from labkit.practice import bank, tries
 from labkit.results import (
@@ -36,7 +37,6 @@ from labkit.results import (
     ExecFormatDemo,
     ImageStore,
     IndexMade,
-    IndexReport,
     LoadAttempt,
     PodmanFacts,
     Prediction,

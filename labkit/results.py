@@ -6,12 +6,11 @@ are Literals, never sentences matched by prefix.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from labkit.oci import media
+from labkit.oci.index import IndexReport
 
 # --- commands ---------------------------------------------------------------------------------------------------------
 
@@ -272,68 +271,7 @@ class PushResult:
     digest: str
 
 
-# --- step 4: the index and its descriptors -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Descriptor:
-    """What an index or manifest says of the content it points at: media type, digest and size."""
-
-    media_type: str
-    digest: str
-    size: int
-
-
-EntryKind = Literal["image", "attestation"]
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """One manifest listed in the index, with the config and layers it points at."""
-
-    platform: str
-    kind: EntryKind
-    manifest: Descriptor
-    describes: str  # for an attestation: the digest of the image manifest it is about
-    config: Descriptor
-    layers: tuple[Descriptor, ...]
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    """The index under a tag, as the registry's raw bytes and as parsed entries."""
-
-    image_ref: str
-    media_type: str
-    served_digest: str
-    raw: bytes
-    entries: tuple[IndexEntry, ...]
-
-    @property
-    def computed_digest(self) -> str:
-        """sha256 of the raw bytes: equal to served_digest, since content addresses are hashes."""
-        return media.digest_of(self.raw)
-
-    @property
-    def document(self) -> dict[str, Any]:
-        """The index, parsed."""
-        value: dict[str, Any] = json.loads(self.raw)
-        return value
-
-    def platforms(self, kind: EntryKind = "image") -> list[str]:
-        """Platforms of the entries of one kind, in index order."""
-        return [entry.platform for entry in self.entries if entry.kind == kind]
-
-    def platform_of(self, digest: str) -> str:
-        """The platform of the entry with that manifest digest ('' when the index has none)."""
-        return next((entry.platform for entry in self.entries if entry.manifest.digest == digest), "")
-
-    @property
-    def attestations_describe_images(self) -> bool:
-        """True when there is one attestation per image manifest, each naming the manifest it is about."""
-        images = {e.manifest.digest for e in self.entries if e.kind == "image"}
-        return images != set() and {e.describes for e in self.entries if e.kind == "attestation"} == images
-
+# --- step 4: the index and its descriptors (the model lives beside its parser, in oci/index.py) -----------------------
 
 # --- every variant, emulation and cross builds, reproducible digests ----------------------------------------------------
 

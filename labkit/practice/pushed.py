@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 
 from labkit.oci import media
+from labkit.oci.index import is_attestation, platform_name
 from labkit.oci.registry import Registry
-from labkit.steps.inspect_index import ATTESTATION, REFERENCE_TYPE, platform_name
 
 INDEX_TYPES = (media.INDEX, media.DOCKER_LIST)
 
@@ -62,7 +62,7 @@ def read(registry: Registry, repository: str, tag: str) -> Pushed | None:
         return Pushed(reference, served.media_type, served.digest, (Image(platform, served.digest, platform),), 0)
     images, attestations = [], 0
     for entry in document.get("manifests", []):
-        if (entry.get("annotations") or {}).get(REFERENCE_TYPE) == ATTESTATION:
+        if is_attestation(entry):
             attestations += 1
             continue
         manifest = registry.get_manifest(repository, entry["digest"])

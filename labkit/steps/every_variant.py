@@ -15,8 +15,9 @@ from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
 from labkit.experiment import REPOSITORY
 from labkit.oci import layout
+from labkit.oci.index import IndexReport
 from labkit.oci.registry import Registry
-from labkit.results import CommandResult, IndexReport, PushResult, VariantRun
+from labkit.results import CommandResult, PushResult, VariantRun
 from labkit.steps import inspect_index, multiarch_build
 from labkit.system import binfmt
 

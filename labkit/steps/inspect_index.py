@@ -8,50 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
 
 from labkit.docker.commands import run_docker
 from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
 from labkit.experiment import BASE_REPOSITORY, BASE_TAG
 from labkit.oci import media
+from labkit.oci.index import IndexReport, parse_index
 from labkit.oci.registry import Registry
-from labkit.results import CommandResult, Descriptor, EntryKind, IndexEntry, IndexReport
-
-ATTESTATION = "attestation-manifest"
-REFERENCE_TYPE = "vnd.docker.reference.type"
-REFERENCE_DIGEST = "vnd.docker.reference.digest"
-
-
-def platform_name(platform: dict[str, str] | None) -> str:
-    """`os/architecture[/variant]`, or `unknown/unknown` when the entry has none."""
-    if not platform:
-        return "unknown/unknown"
-    parts = [platform.get("os", "unknown"), platform.get("architecture", "unknown"), platform.get("variant", "")]
-    return "/".join(part for part in parts if part)
-
-
-def _descriptor(value: dict[str, Any]) -> Descriptor:
-    return Descriptor(value["mediaType"], value["digest"], int(value["size"]))
-
-
-def parse_index(image_ref: str, media_type: str, served_digest: str, raw: bytes,
-                manifests: dict[str, dict[str, Any]]) -> IndexReport:
-    """Build the report from the raw index and the manifests it lists (by digest)."""
-    entries = []
-    for item in json.loads(raw).get("manifests", []):
-        annotations = item.get("annotations") or {}
-        kind: EntryKind = "attestation" if annotations.get(REFERENCE_TYPE) == ATTESTATION else "image"
-        manifest = manifests.get(item["digest"], {})
-        entries.append(IndexEntry(
-            platform=platform_name(item.get("platform")),
-            kind=kind,
-            manifest=_descriptor(item),
-            describes=annotations.get(REFERENCE_DIGEST, ""),
-            config=_descriptor(manifest["config"]) if "config" in manifest else Descriptor("", "", 0),
-            layers=tuple(_descriptor(layer) for layer in manifest.get("layers", [])),
-        ))
-    return IndexReport(image_ref, media_type, served_digest, raw, tuple(entries))
+from labkit.results import CommandResult
 
 
 def read_index(endpoints: Endpoints, repository: str, tag: str) -> IndexReport:

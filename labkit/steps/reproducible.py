@@ -17,9 +17,10 @@ from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
 from labkit.experiment import PLATFORMS, REPOSITORY
 from labkit.oci import image, layout
+from labkit.oci.index import parse_index
 from labkit.oci.registry import Registry
 from labkit.results import CommandResult, ReproBuild
-from labkit.steps import inputs, inspect_index, multiarch_build
+from labkit.steps import inputs, multiarch_build
 
 EPOCH = "0"  # SOURCE_DATE_EPOCH: 1970-01-01T00:00:00Z
 TAG = "repro"
@@ -68,8 +69,8 @@ def build(endpoints: Endpoints, folder: Path, name: str, platforms: tuple[str, .
         raise LabError(f"The build failed: {' '.join(error_lines(result.stderr))[-300:]}",
                        "Run `labkit status` to see whether the multiarch daemon is up, then run the cell again.")
     found = layout.read(dest)
-    report = inspect_index.parse_index(f"{name}.tar", str(found.index["mediaType"]), found.index_digest,
-                                       found.index_bytes, found.manifests())
+    report = parse_index(f"{name}.tar", str(found.index["mediaType"]), found.index_digest,
+                         found.index_bytes, found.manifests())
     times = tuple((entry.platform, layout.newest_file_time(found.blobs[entry.layers[-1].digest]))
                   for entry in report.entries if entry.kind == "image" and entry.layers)
     return ReproBuild(prune, result, dest, report, times)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit.results import IndexReport
+from labkit.oci.index import IndexReport
 
 
 def _size(size: int) -> str:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from labkit.experiment import PLATFORMS
-from labkit.results import Builder, IndexReport, Prediction, ServiceStatus
+from labkit.oci.index import IndexReport
+from labkit.results import Builder, Prediction, ServiceStatus
 from labkit.views.text import state_text
 
 

@@ -8,7 +8,8 @@ from dataclasses import replace
 import pandas as pd
 
 from labkit.oci import platforms
-from labkit.results import CommandResult, IndexMade, IndexReport, PodmanFacts
+from labkit.oci.index import IndexReport
+from labkit.results import CommandResult, IndexMade, PodmanFacts
 from labkit.views.frames import Table, index_table
 from labkit.views.text import command_text
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from labkit.errors import LabError
+from labkit.oci.index import IndexReport
 from labkit.results import (
     BuilderPath,
     BuilderTrap,
     CommandResult,
     Facts,
-    IndexReport,
     NotebookPrediction,
     PlatformPrediction,
     Prediction,

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from labkit.results import IndexReport, ReproBuild, TimedBuild, VariantRun
+from labkit.oci.index import IndexReport
+from labkit.results import ReproBuild, TimedBuild, VariantRun
 from labkit.views.frames import Table
 
 

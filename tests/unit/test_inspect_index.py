@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 from labkit.oci import media
-from labkit.results import Descriptor, IndexReport
-from labkit.steps.inspect_index import parse_index, platform_name
+from labkit.oci.index import Descriptor, IndexReport, parse_index, platform_name
 from tests.conftest import DATA
 
 
