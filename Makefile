@@ -34,6 +34,9 @@ UP_STATUS := build/labkit-up.status
 help:
 	@echo "make lab       set everything up, start the sandbox, open JupyterLab on 127.0.0.1"
 	@echo "make test      unit tests, engine tests against the real sandbox, nbval over every notebook, a real browser"
+	@echo "make setup     install the locked Python packages into .venv (uv, else pip)"
+	@echo "make unit      only the tests that need no engine"
+	@echo "make chromium  install Debian's chromium for the browser test, when it is missing"
 	@echo "make run       execute every notebook in order against the sandbox, write build/handout.html"
 	@echo "make outputs   regenerate the notebooks' stored outputs from a sandbox run"
 	@echo "make up|down|status   start, stop or show the sandbox"
@@ -43,6 +46,8 @@ help:
 	@echo "make bench-steps  steps 2-4 through labkit vs raw docker, and 'make run' warm"
 	@echo "make bench-first  a fresh clone to notebook 00 in JupyterLab (cold), then the whole lab (warm)"
 	@echo "make bench-platforms  build and push for 2, 4 and 8 platforms from an empty builder cache, and where the time goes"
+	@echo "make bench-notebooks  each notebook's time in a warm run of the whole lab"
+	@echo "make bench-class LEARNERS=N  a class of N learners starting the whole lab at once (as root)"
 	@echo "make soak ROUNDS=N  N rounds of up, whole lab, down, with random faults injected"
 
 $(STAMP): pyproject.toml $(LOCK)
