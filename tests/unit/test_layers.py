@@ -100,3 +100,11 @@ def test_views_read_results_and_nothing_that_runs() -> None:
     for module, path in MODULES.items():
         if _layer(module) == "views":
             assert not {m for m in _imports(path) if _layer(m) in ("docker", "system", "engines", "provision")}, module
+
+
+def test_the_contributing_map_lists_the_layers_in_their_order() -> None:
+    """CONTRIBUTING.md's map of the house names every layer, in the order of LAYERS."""
+    text = (LABKIT.parent / "CONTRIBUTING.md").read_text()
+    block = text.split("```", 2)[1]
+    named = [re.split(r"[/.,\s]", line.strip())[0] for line in block.splitlines() if line and not line.startswith(" ")]
+    assert named == [layer for layer in LAYERS if layer not in ("cli", "nbtools", "__main__")]
