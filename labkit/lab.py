@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,6 @@ from labkit.steps import (
     podman_build,
     reproducible,
 )
-from labkit.system import binfmt
 from labkit.versions import oci_by_default, vendored_buildkit
 from labkit.views import diagram, frames, index_comparison, text, variants
 
@@ -95,6 +94,15 @@ class Lab:
     settings: Settings
     engine: Engine
     endpoints: Endpoints
+    practice: tries.Session = field(init=False, repr=False, compare=False)  # this kernel's tries, on this engine
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "practice", tries.Session(self._workspace))
+
+    def _workspace(self) -> tries.Workspace:
+        """What a command or Dockerfile answer runs on: this lab's engine, and step 1's Dockerfile in its folder."""
+        dockerfile.write(self.workdir)
+        return tries.Workspace(self.endpoints, self.workdir)
 
     @property
     def workdir(self) -> Path:
@@ -103,28 +111,42 @@ class Lab:
 
     @property
     def classic(self) -> str:
-        """The context step 2 runs on: the default builder, docker driver."""
+        """The context step 2 runs on: the default builder, docker driver.
+
+        Cells: 02-16, 02-27, 03-05, 04-29, 05-17.
+        """
         return self.endpoints.classic_context
 
     @property
     def multiarch(self) -> str:
-        """The context step 3 builds on."""
+        """The context step 3 builds on.
+
+        Cells: 03-05, 05-19.
+        """
         return self.endpoints.multiarch_context
 
     # --- the lab itself -------------------------------------------------------------------------------------------
     def environment_check(self) -> bool:
-        """Print one [OK]/[FAIL] line per check; True when all pass."""
+        """Print one [OK]/[FAIL] line per check; True when all pass.
+
+        Cells: 00-07.
+        """
         results = checks.environment(self.engine.readiness())
-        for check in results:
-            print(text.check_line(check.ok, check.what, check.next_step))
+        print(text.check_lines(results))
         return all(check.ok for check in results)
 
     def is_up(self) -> bool:
-        """True when every service of the lab answers."""
+        """True when every service of the lab answers.
+
+        Cells: 00-14.
+        """
         return self.engine.is_up()
 
     def status_table(self) -> frames.Table:
-        """One row per service and its state."""
+        """One row per service and its state.
+
+        Cells: 00-09.
+        """
         return frames.status_table(self.engine.status())
 
     def predictions(self) -> list[Prediction]:
@@ -132,22 +154,34 @@ class Lab:
         return doctor.predict(self.engine.facts(self.endpoints))
 
     def say_prediction(self, step: StepId) -> Prediction:
-        """Print the doctor's prediction for one step before the step runs."""
+        """Print the doctor's prediction for one step before the step runs.
+
+        Cells: 02-04.
+        """
         found = next(p for p in self.predictions() if p.step == step)
-        print(f"The doctor's prediction for step {found.label!r}: it {found.outcome} here, because {found.why}.")
+        print(text.prediction_line(found))
         return found
 
     # --- step 1 ---------------------------------------------------------------------------------------------------
     def write_dockerfile(self) -> DockerfileResult:
-        """Step 1: write the experiment's Dockerfile into the working folder."""
+        """Step 1: write the experiment's Dockerfile into the working folder.
+
+        Cells: 01-04.
+        """
         return dockerfile.write(self.workdir)
 
     def base_image(self) -> IndexReport:
-        """The index `FROM busybox` resolves to."""
+        """The index `FROM busybox` resolves to.
+
+        Cells: 01-08.
+        """
         return inspect_index.base_image(self.endpoints)
 
     def ensure_dockerfile(self) -> None:
-        """Step 1, when a later notebook runs first."""
+        """Step 1, when a later notebook runs first.
+
+        Cells: 02-02, 03-01, 05-01, 07-02.
+        """
         if (self.workdir / "Dockerfile").is_file():
             print("The Dockerfile from step 1 is in place.")
             return
@@ -157,11 +191,17 @@ class Lab:
     # --- step 2 ---------------------------------------------------------------------------------------------------
     def default_build(self, platforms: tuple[str, ...] = PLATFORMS, tag: str = LOCAL_TAG, legacy: bool = False,
                       options: tuple[str, ...] = ()) -> BuildAttempt:
-        """Step 2: `docker build --platform … -t TAG .` on the default builder (`DOCKER_BUILDKIT=0` when legacy)."""
+        """Step 2: `docker build --platform … -t TAG .` on the default builder (`DOCKER_BUILDKIT=0` when legacy).
+
+        Cells: 02-06, 02-12, 02-14, 02-27, 04-25.
+        """
         return default_build.build(self.endpoints, self.workdir, platforms=platforms, tag=tag, legacy=legacy, options=options)
 
     def versions(self) -> Versions:
-        """The CLI, engine, buildx and BuildKit versions of step 2's engine, as each reports itself."""
+        """The CLI, engine, buildx and BuildKit versions of step 2's engine, as each reports itself.
+
+        Cells: 02-21, 04-30.
+        """
         facts = engine_facts(self.endpoints, self.classic)
         # The engine's own builder (named after its context, docker driver), whichever builder is current.
         own = next((b for b in list_builders(self.endpoints, self.classic) if b.name == self.classic), None)
@@ -169,25 +209,31 @@ class Lab:
                         own.buildkit if own else "", vendored_buildkit(facts.engine_version))
 
     def oci_by_default(self) -> bool | None:
-        """Does this engine's BuildKit export OCI media types when there is no attestation? None when unknown."""
+        """Does this engine's BuildKit export OCI media types when there is no attestation? None when unknown.
+
+        Cells: 04-30.
+        """
         return oci_by_default(self.versions().buildkit_vendored)
 
     def builder_trap(self) -> BuilderTrap:
-        """`docker buildx create --use` a docker-container builder, then see which builder `docker build` uses."""
+        """`docker buildx create --use` a docker-container builder, then see which builder `docker build` uses.
+
+        Cells: 02-29.
+        """
         return default_build.builder_trap(self.endpoints, self.workdir)
 
     def emulation(self, platform: str = "linux/arm64") -> str:
-        """Whether the current builder lists a platform, and the binfmt_misc emulator (with its flags) behind it."""
-        current = next((b for b in list_builders(self.endpoints, self.classic) if b.current), None)
-        listed = current is not None and platform in current.platforms
-        emulator = binfmt.emulator_for(platform)
-        entry = binfmt.entry(emulator)
-        return (f"{platform} listed by the {self.classic} builder: {'yes' if listed else 'no'}\n"
-                f"{emulator} in binfmt_misc: {'yes' if entry is not None and entry.enabled else 'no'}, "
-                f"F (fix binary) flag: {'yes' if entry is not None and entry.fix_binary else 'no'}")
+        """Whether the current builder lists a platform, and the binfmt_misc emulator (with its flags) behind it.
+
+        Cells: 02-23.
+        """
+        return text.emulation_text(default_build.emulation(self.endpoints, platform))
 
     def failure_on_classic_store(self, attempt: BuildAttempt) -> None:
-        """When step 2 succeeded on this engine, run it where the classic image store still refuses it: the sandbox."""
+        """When step 2 succeeded on this engine, run it where the classic image store still refuses it: the sandbox.
+
+        Cells: 02-08.
+        """
         if not attempt.result.succeeded:
             print("This engine refused the build: the failure above is the one the experiment describes.")
             return
@@ -203,38 +249,62 @@ class Lab:
         show(classic.result, "\n".join(classic.error))
 
     def current_builders(self) -> frames.Table:
-        """`docker buildx ls` on step 2's context, the builder `docker build` uses."""
+        """`docker buildx ls` on step 2's context, the builder `docker build` uses.
+
+        Cells: 02-10.
+        """
         print(f"[{self.classic}] $ docker buildx ls")
         return frames.builders_table([b for b in list_builders(self.endpoints, self.classic) if b.current])
 
     def image_store(self, context: str) -> ImageStore:
-        """The image store of the engine behind a context (`docker info`)."""
+        """The image store of the engine behind a context (`docker info`).
+
+        Cells: 02-16, 03-05, 04-29.
+        """
         return image_store(self.endpoints, context)
 
     # --- step 3 ---------------------------------------------------------------------------------------------------
     def try_container_builder(self) -> BuilderReady:
-        """The article's fix: a docker-container builder, bootstrapped, then removed."""
+        """The article's fix: a docker-container builder, bootstrapped, then removed.
+
+        Cells: 03-03.
+        """
         return multiarch_build.try_container_builder(self.endpoints)
 
     def prepare_builder(self) -> BuilderChoice:
-        """The builder step 3 uses, and why."""
+        """The builder step 3 uses, and why.
+
+        Cells: 03-07.
+        """
         return multiarch_build.prepare_builder(self.endpoints)
 
     def image_ref(self, tag: str = TAG) -> str:
-        """The image in the lab's registry, e.g. 127.0.0.1:5000/demo:multi."""
+        """The image in the lab's registry, e.g. 127.0.0.1:5000/demo:multi.
+
+        Cells: 04-03.
+        """
         return multiarch_build.image_ref(self.endpoints, REPOSITORY, tag)
 
     def build_and_push(self, tag: str = TAG, options: tuple[str, ...] = ("--push",),
                        env: dict[str, str] | None = None) -> PushResult:
-        """Step 3: `docker buildx build --platform … -t REGISTRY/demo:TAG --push .`."""
+        """Step 3: `docker buildx build --platform … -t REGISTRY/demo:TAG --push .`.
+
+        Cells: 03-09, 04-17, 04-19, 04-23, 04-27, 04-33.
+        """
         return multiarch_build.build_and_push(self.endpoints, self.workdir, tag=tag, options=options, env=env)
 
     def run(self, ref: str, platform: str, command: tuple[str, ...] = ()) -> CommandResult:
-        """`docker run --rm --network none --platform PLATFORM IMAGE [COMMAND]` on step 3's engine."""
+        """`docker run --rm --network none --platform PLATFORM IMAGE [COMMAND]` on step 3's engine.
+
+        Cells: 03-11, 05-09, 06-09.
+        """
         return multiarch_build.run_image(self.endpoints, ref, platform, command)
 
     def ensure_pushed(self) -> None:
-        """Steps 1 and 3, when notebook 04 runs first: build and push demo:multi if the registry lacks it."""
+        """Steps 1 and 3, when notebook 04 runs first: build and push demo:multi if the registry lacks it.
+
+        Cells: 04-01.
+        """
         self.ensure_dockerfile()
         if Registry(self.endpoints.registry).get_manifest(REPOSITORY, TAG) is not None:
             print(f"{self.image_ref()} is in the registry (pushed by step 3).")
@@ -244,20 +314,171 @@ class Lab:
 
     # --- step 4 ---------------------------------------------------------------------------------------------------
     def imagetools_inspect(self, ref: str) -> CommandResult:
-        """`docker buildx imagetools inspect IMAGE`, as the CLI prints it."""
+        """`docker buildx imagetools inspect IMAGE`, as the CLI prints it.
+
+        Cells: 04-03.
+        """
         return inspect_index.imagetools_inspect(self.endpoints, ref)
 
     def read_index(self, tag: str = TAG) -> IndexReport:
-        """The index under demo:TAG in the lab's registry, with every manifest it lists."""
+        """The index under demo:TAG in the lab's registry, with every manifest it lists.
+
+        Cells: 04-05, 04-17, 04-19, 04-27, 04-33, 04-35, 05-05, 06-07.
+        """
         return inspect_index.read_index(self.endpoints, REPOSITORY, tag)
 
     def attestations(self, tag: str = TAG) -> list[str]:
-        """The attestation entries of demo:TAG (their platform, `unknown/unknown`), in index order."""
+        """The attestation entries of demo:TAG (their platform, `unknown/unknown`), in index order.
+
+        Cells: 04-29.
+        """
         return self.read_index(tag).platforms("attestation")
 
     def provenance_modes(self, tag: str = TAG) -> list[str]:
-        """The provenance mode (min or max) each attestation of demo:TAG shows."""
+        """The provenance mode (min or max) each attestation of demo:TAG shows.
+
+        Cells: 04-23, 04-29.
+        """
         return inspect_index.provenance_modes(self.endpoints, REPOSITORY, self.read_index(tag))
+
+    # --- practice: the exercises that end notebooks 01-06, and notebook 07 ---------------------------------------
+    def answer(self, question_id: str, given: object) -> None:
+        """Check an answer and print the feedback: right or wrong, why, where the proof is, a hint when wrong.
+
+        Cells: 01-14, 01-16, 02-34, 02-36, 03-17, 03-19, 04-39, 04-41, 05-41, 05-43, 06-23, 06-25, 07-05,
+        07-07, 07-09, 07-12, 07-14, 07-16, 07-18, 07-21, 07-23, 07-25, 07-27, 07-29, 07-32, 07-35, 07-37.
+        """
+        print("\n".join(self.practice.feedback(question_id, given).lines))
+
+    def score(self, notebook: str) -> None:
+        """How many of a notebook's questions were answered right in this kernel.
+
+        Cells: 07-39.
+        """
+        print(self.practice.score_line(notebook))
+
+    # --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests
+    def base_platforms(self) -> list[str]:
+        """The platforms of the index `FROM busybox` resolves to, in its order.
+
+        Cells: 05-03.
+        """
+        return self.base_image().platforms()
+
+    def build_every(self, platforms: Sequence[str]) -> PushResult:
+        """The experiment's Dockerfile built and pushed for every platform given (demo:every).
+
+        Cells: 05-05.
+        """
+        return every_variant.build_every(self.endpoints, self.workdir, tuple(platforms))
+
+    def run_every(self, ref: str) -> list[VariantRun]:
+        """Each variant of demo:every run with `uname -m`, and the binfmt_misc entry that ran it.
+
+        Cells: 05-07.
+        """
+        return every_variant.run_every(self.endpoints, ref, fix=self.engine.emulator_fix())
+
+    def run_default(self, ref: str) -> tuple[CommandResult, CommandResult]:
+        """`docker run IMAGE uname -m` without `--platform`, and the platform of the image it picked.
+
+        Cells: 05-11.
+        """
+        return every_variant.run_default(self.endpoints, ref)
+
+    def exec_format_error(self, platform: str = "linux/arm64") -> ExecFormatDemo:
+        """A variant's /bin/busybox run where no emulator is registered, then with the machine's entry registered there.
+
+        Cells: 05-13.
+        """
+        return exec_format.exec_format_error(self.endpoints, self.settings.work_dir / "exec-format", platform)
+
+    def load_two_platforms(self, context: str) -> LoadAttempt:
+        """`docker buildx build --platform linux/amd64,linux/arm64 -t demo:loaded --load .` on one of the lab's contexts.
+
+        Cells: 05-17, 05-19.
+        """
+        return load_build.load(self.endpoints, self.workdir, context)
+
+    def timed_build(self, kind: str) -> TimedBuild:
+        """The `RUN` step for two platforms, `emulated` (in each target's stage) or `cross` (in the build platform's).
+
+        Cells: 05-21, 05-23.
+        """
+        return cross_build.build(self.endpoints, self.settings.work_dir / kind, kind)
+
+    def image_exporter_rewrite(self) -> tuple[CommandResult, list[str]]:
+        """`rewrite-timestamp=true` on the image exporter of the engine's own builder, and its error lines.
+
+        Cells: 05-27.
+        """
+        return reproducible.image_exporter(self.endpoints, self.settings.work_dir / "repro")
+
+    def repro_twice(self, names: tuple[str, str], rewrite_timestamp: bool = True,
+                    provenance: bool = False) -> tuple[ReproBuild, ReproBuild]:
+        """Twice, from a clean builder cache: `SOURCE_DATE_EPOCH=0 docker buildx build … --output type=oci,dest=NAME.tar`.
+
+        Cells: 05-29, 05-33, 05-35.
+        """
+        return reproducible.build_twice(self.endpoints, self.settings.work_dir / "repro", names,
+                                        rewrite_timestamp=rewrite_timestamp, provenance=provenance)
+
+    def repro_push(self, name: str) -> str:
+        """Push the layout NAME.tar to the lab's registry as demo:repro; the digest the registry serves it under.
+
+        Cells: 05-31.
+        """
+        return reproducible.push(self.endpoints, self.settings.work_dir / "repro", name)
+
+    # --- notebook 06: indexes made without BuildKit's multi-platform build -----------------------------------------
+    def prepare_podman_and_index(self) -> PodmanFacts:
+        """Steps 1 and 3 when notebook 06 runs first (step 3's index is the one to compare with), then podman_info.
+
+        Cells: 06-01.
+        """
+        self.ensure_pushed()
+        return self.podman_info()
+
+    def podman_info(self) -> PodmanFacts:
+        """The lab's podman (fetched from Debian's archive on first use, saying so), as `podman info` describes it."""
+        podman = engines.podman(self.settings, self.endpoints)
+        return podman_build.facts(podman, (self.settings.state_dir,))
+
+    def podman_build_and_push(self) -> IndexMade:
+        """`podman build --platform … --manifest localhost/demo:podman .`, then `podman manifest push --all --rm …`.
+
+        Cells: 06-05.
+        """
+        return podman_build.build_and_push(engines.podman(self.settings, self.endpoints), self.workdir)
+
+    def push_single_platforms(self) -> list[PushResult]:
+        """One single-platform push per platform (`--provenance=false`: one manifest each, no index).
+
+        Cells: 06-11.
+        """
+        return assemble_index.push_single_platforms(self.endpoints, self.workdir)
+
+    def imagetools_create(self) -> IndexMade:
+        """`docker buildx imagetools create -t …:imagetools` from the single-platform pushes.
+
+        Cells: 06-13.
+        """
+        return assemble_index.imagetools_create(self.endpoints)
+
+    def manifest_create(self) -> IndexMade:
+        """`docker manifest create --insecure …:manifest …`, then `docker manifest push --insecure --purge …`.
+
+        Cells: 06-15.
+        """
+        return assemble_index.manifest_create(self.endpoints)
+
+    def indexes_compared(self) -> frames.Table:
+        """The four indexes side by side: step 3's (BuildKit) and the three made without it.
+
+        Cells: 06-17, 06-19.
+        """
+        reports = [(made_by, self.read_index(tag)) for made_by, tag in COMPARED]
+        return index_comparison.comparison_table(reports, reports[0][1])
 
 
 def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
@@ -323,53 +544,19 @@ def show_mermaid(source: str) -> None:
 
 
 # --- practice: the lab's questions to the learner (notebook 07, and the exercises that end notebooks 01-06) --------
-def _practice_workspace() -> tries.Workspace:
-    """The engine and build folder a command or Dockerfile answer runs on: the lab's, started by the first cell."""
-    settings = Settings.from_env()
-    engine = engines.choose(settings)
-    if not engine.is_up():
-        raise LabError("This answer runs on the lab's engine, which is not up.",
-                       "Run the notebook's first cell (or `labkit up`), then this cell again.")
-    dockerfile.write(settings.work_dir)
-    return tries.Workspace(engine.endpoints(), settings.work_dir)
-
-
-_PRACTICE = tries.Session(_practice_workspace)
-
-
-def answer(question_id: str, given: object) -> None:
-    """Check an answer and print the feedback: right or wrong, why, where the proof is, a hint when wrong."""
-    try:
-        feedback = _PRACTICE.answer(question_id, given)
-    except Exception as error:  # an answer cell shows two lines, never a traceback
-        print(f"[?] {question_id}: the lab could not check this answer ({type(error).__name__}: {error}).")
-        print("  try: run the cell again; if it happens again, run `labkit status`.")
-        return
-    print("\n".join(feedback.lines))
-
-
-def score(notebook: str) -> None:
-    """How many of a notebook's questions were answered right in this kernel."""
-    asked = bank.asked_in(notebook)
-    right = [question.id for question in asked if question.id in _PRACTICE.right]
-    print(f"answered right: {len(right)} of {len(asked)}" + (f" ({', '.join(right)})" if right else ""))
-
-
 def practice_ready(notebook: str) -> bool:
     """True when every question the notebook asks is in the lab's bank, with a proof and a hint."""
     asked = bank.asked_in(notebook)
     return bool(asked) and all(question.proof and question.hint for question in asked)
 
 
-__all__ += ["answer", "practice_ready", "score"]
+__all__ += ["practice_ready"]
 
 
 # --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests ------
 
-__all__ += ["EVERY_TAG", "REPRO_EPOCH", "base_platforms", "build_every", "build_times", "compare_table",
-            "entries_table", "every_variant_ran", "exec_format_error", "file_times", "image_exporter_rewrite", "load_two_platforms",
-            "provenance_differences", "repro_push", "repro_twice", "run_default", "run_every",
-            "same_index_line", "timed_build", "variants_table"]
+__all__ += ["EVERY_TAG", "REPRO_EPOCH", "build_times", "compare_table",
+            "entries_table", "every_variant_ran", "file_times", "provenance_differences", "same_index_line", "variants_table"]
 
 variants_table = variants.variants_table
 entries_table = variants.entries_table
@@ -391,56 +578,14 @@ def every_variant_ran(runs: Sequence[VariantRun]) -> bool:
     return all(run.result.succeeded for run in runs)
 
 
-def base_platforms(lab: Lab) -> list[str]:
-    """The platforms of the index `FROM busybox` resolves to, in its order."""
-    return lab.base_image().platforms()
 
 
-def build_every(lab: Lab, platforms: Sequence[str]) -> PushResult:
-    """The experiment's Dockerfile built and pushed for every platform given (demo:every)."""
-    return every_variant.build_every(lab.endpoints, lab.workdir, tuple(platforms))
 
 
-def run_every(lab: Lab, ref: str) -> list[VariantRun]:
-    """Each variant of demo:every run with `uname -m`, and the binfmt_misc entry that ran it."""
-    return every_variant.run_every(lab.endpoints, ref, fix=lab.engine.emulator_fix())
 
 
-def run_default(lab: Lab, ref: str) -> tuple[CommandResult, CommandResult]:
-    """`docker run IMAGE uname -m` without `--platform`, and the platform of the image it picked."""
-    return every_variant.run_default(lab.endpoints, ref)
 
 
-def exec_format_error(lab: Lab, platform: str = "linux/arm64") -> ExecFormatDemo:
-    """A variant's /bin/busybox run where no emulator is registered, then with the machine's entry registered there."""
-    return exec_format.exec_format_error(lab.endpoints, lab.settings.work_dir / "exec-format", platform)
-
-
-def load_two_platforms(lab: Lab, context: str) -> LoadAttempt:
-    """`docker buildx build --platform linux/amd64,linux/arm64 -t demo:loaded --load .` on one of the lab's contexts."""
-    return load_build.load(lab.endpoints, lab.workdir, context)
-
-
-def timed_build(lab: Lab, kind: str) -> TimedBuild:
-    """The `RUN` step for two platforms, `emulated` (in each target's stage) or `cross` (in the build platform's)."""
-    return cross_build.build(lab.endpoints, lab.settings.work_dir / kind, kind)
-
-
-def image_exporter_rewrite(lab: Lab) -> tuple[CommandResult, list[str]]:
-    """`rewrite-timestamp=true` on the image exporter of the engine's own builder, and its error lines."""
-    return reproducible.image_exporter(lab.endpoints, lab.settings.work_dir / "repro")
-
-
-def repro_twice(lab: Lab, names: tuple[str, str], rewrite_timestamp: bool = True,
-                provenance: bool = False) -> tuple[ReproBuild, ReproBuild]:
-    """Twice, from a clean builder cache: `SOURCE_DATE_EPOCH=0 docker buildx build … --output type=oci,dest=NAME.tar`."""
-    return reproducible.build_twice(lab.endpoints, lab.settings.work_dir / "repro", names,
-                                    rewrite_timestamp=rewrite_timestamp, provenance=provenance)
-
-
-def repro_push(lab: Lab, name: str) -> str:
-    """Push the layout NAME.tar to the lab's registry as demo:repro; the digest the registry serves it under."""
-    return reproducible.push(lab.endpoints, lab.settings.work_dir / "repro", name)
 
 
 def provenance_differences(first: ReproBuild, second: ReproBuild) -> list[str]:
@@ -450,9 +595,8 @@ def provenance_differences(first: ReproBuild, second: ReproBuild) -> list[str]:
 # podman (buildah, no BuildKit) builds the Dockerfile into a manifest list; `docker buildx imagetools create` and
 # `docker manifest create` join two single-platform pushes; one table sets them beside step 3's BuildKit index.
 
-__all__ += ["COMPARED", "imagetools_create", "index_table_by_platform", "indexes_compared", "made_text",
-            "manifest_create", "normal_platforms", "podman_build_and_push", "podman_info", "podman_text",
-            "prepare_podman_and_index", "push_single_platforms"]
+__all__ += ["COMPARED", "index_table_by_platform", "made_text",
+            "normal_platforms", "podman_text"]
 
 made_text = index_comparison.made_text
 normal_platforms = platforms.normalize_list
@@ -462,39 +606,7 @@ COMPARED = (("BuildKit (buildx build)", TAG), ("podman build --manifest", podman
             ("buildx imagetools create", "imagetools"), ("docker manifest create", "manifest"))
 
 
-def prepare_podman_and_index(lab: Lab) -> PodmanFacts:
-    """Steps 1 and 3 when notebook 06 runs first (step 3's index is the one to compare with), then podman_info."""
-    lab.ensure_pushed()
-    return podman_info(lab)
 
 
-def podman_info(lab: Lab) -> PodmanFacts:
-    """The lab's podman (fetched from Debian's archive on first use, saying so), as `podman info` describes it."""
-    podman = engines.podman(lab.settings, lab.endpoints)
-    return podman_build.facts(podman, (lab.settings.state_dir,))
 
 
-def podman_build_and_push(lab: Lab) -> IndexMade:
-    """`podman build --platform … --manifest localhost/demo:podman .`, then `podman manifest push --all --rm …`."""
-    return podman_build.build_and_push(engines.podman(lab.settings, lab.endpoints), lab.workdir)
-
-
-def push_single_platforms(lab: Lab) -> list[PushResult]:
-    """One single-platform push per platform (`--provenance=false`: one manifest each, no index)."""
-    return assemble_index.push_single_platforms(lab.endpoints, lab.workdir)
-
-
-def imagetools_create(lab: Lab) -> IndexMade:
-    """`docker buildx imagetools create -t …:imagetools` from the single-platform pushes."""
-    return assemble_index.imagetools_create(lab.endpoints)
-
-
-def manifest_create(lab: Lab) -> IndexMade:
-    """`docker manifest create --insecure …:manifest …`, then `docker manifest push --insecure --purge …`."""
-    return assemble_index.manifest_create(lab.endpoints)
-
-
-def indexes_compared(lab: Lab) -> frames.Table:
-    """The four indexes side by side: step 3's (BuildKit) and the three made without it."""
-    reports = [(made_by, lab.read_index(tag)) for made_by, tag in COMPARED]
-    return index_comparison.comparison_table(reports, reports[0][1])

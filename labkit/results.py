@@ -210,6 +210,18 @@ class BuildAttempt:
 
 
 @dataclass(frozen=True)
+class PlatformEmulation:
+    """Why the default builder lists a foreign platform: the builder, and the binfmt_misc entry behind it."""
+
+    platform: str
+    builder: str  # the current builder on step 2's context
+    listed: bool  # the builder lists the platform
+    emulator: str  # the QEMU entry for the platform
+    registered: bool  # that entry is enabled in binfmt_misc
+    fix_binary: bool  # with the F flag
+
+
+@dataclass(frozen=True)
 class BuilderTrap:
     """`docker build` after `docker buildx create --use`: which builder each command really used."""
 

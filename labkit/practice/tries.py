@@ -15,7 +15,7 @@ from pathlib import Path
 from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
 from labkit.practice import answers, commands, dockerfiles
-from labkit.practice.bank import BY_ID
+from labkit.practice.bank import BY_ID, asked_in
 from labkit.practice.model import Feedback, Question, Verdict
 
 HOW = {"choice": "a letter, such as \"a\"", "value": "a value, in quotes", "command": "the command, in quotes",
@@ -92,3 +92,19 @@ class Session:
         tries = self.tries[question_id]
         return Feedback(question_id, "wrong", (f"[WRONG] {question_id} (try {tries})", f"  why:   {verdict.why}",
                                                f"  see:   {proof_text(question, shows=False)}", f"  hint:  {question.hint}"), tries)
+
+    def feedback(self, question_id: str, given: object) -> Feedback:
+        """What an answer cell prints: the feedback, or, when the lab itself fails, two lines that say so (an answer
+        cell never raises)."""
+        try:
+            return self.answer(question_id, given)
+        except Exception as error:  # noqa: BLE001 - a fault of the lab, shown to the learner in two lines
+            return Feedback(question_id, "unusable", (
+                f"[?] {question_id}: the lab could not check this answer ({type(error).__name__}: {error}).",
+                "  try: run the cell again; if it happens again, run `labkit status`."))
+
+    def score_line(self, notebook: str) -> str:
+        """How many of a notebook's questions were answered right in this session."""
+        asked = asked_in(notebook)
+        right = [question.id for question in asked if question.id in self.right]
+        return f"answered right: {len(right)} of {len(asked)}" + (f" ({', '.join(right)})" if right else "")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labkit.docker.builders import list_builders
 from labkit.docker.commands import builder_selection, error_lines, run_docker
 from labkit.docker.endpoints import Endpoints, require_context
 from labkit.experiment import LOCAL_TAG, PLATFORMS
-from labkit.results import BuildAttempt, BuilderTrap
+from labkit.results import BuildAttempt, BuilderTrap, PlatformEmulation
 from labkit.steps import inputs
+from labkit.system import binfmt
 
 
 def build(endpoints: Endpoints, workdir: Path, context: str | None = None, platforms: tuple[str, ...] = PLATFORMS,
@@ -47,3 +49,13 @@ def builder_trap(endpoints: Endpoints, workdir: Path, name: str = "traptest", pl
         finally:
             remove = run_docker(endpoints, context, ["buildx", "rm", "--force", name])
     return BuilderTrap(create, docker_build, buildx_build, env_build, remove)
+
+
+def emulation(endpoints: Endpoints, platform: str) -> PlatformEmulation:
+    """Whether step 2's current builder lists a foreign platform, and the binfmt_misc entry that would run it."""
+    context = endpoints.classic_context
+    current = next((b for b in list_builders(endpoints, context) if b.current), None)
+    entry = binfmt.entry(binfmt.emulator_for(platform))
+    return PlatformEmulation(platform, context, current is not None and platform in current.platforms,
+                             binfmt.emulator_for(platform), entry is not None and entry.enabled,
+                             entry is not None and entry.fix_binary)

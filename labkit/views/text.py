@@ -9,9 +9,11 @@ from labkit.oci.index import IndexReport
 from labkit.results import (
     BuilderPath,
     BuilderTrap,
+    Check,
     CommandResult,
     Facts,
     NotebookPrediction,
+    PlatformEmulation,
     PlatformPrediction,
     Prediction,
     ServiceStatus,
@@ -32,6 +34,24 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 def state_text(row: ServiceStatus) -> str:
     """A service's state, with its detail in parentheses: `pushed (8 platforms)`."""
     return f"{row.state} ({row.detail})" if row.detail else row.state
+
+
+def check_lines(checks: Sequence[Check]) -> str:
+    """One `[OK]` or `[FAIL] … — try …` line per check."""
+    return "\n".join(check_line(check.ok, check.what, check.next_step) for check in checks)
+
+
+def prediction_line(found: Prediction) -> str:
+    """The doctor's prediction for one step, said before the step runs."""
+    return f"The doctor's prediction for step {found.label!r}: it {found.outcome} here, because {found.why}."
+
+
+def emulation_text(found: PlatformEmulation) -> str:
+    """Whether the builder lists a platform, and the binfmt_misc entry (and its F flag) behind it."""
+    def said(flag: bool) -> str:
+        return "yes" if flag else "no"
+    return (f"{found.platform} listed by the {found.builder} builder: {said(found.listed)}\n"
+            f"{found.emulator} in binfmt_misc: {said(found.registered)}, F (fix binary) flag: {said(found.fix_binary)}")
 
 
 def check_line(ok: bool, what: str, next_step: str = "") -> str:

@@ -12,6 +12,7 @@ import pytest
 from nbval.plugin import get_sanitize_patterns
 
 from labkit import nbtools
+from labkit.lab import Lab
 
 NOTEBOOKS = nbtools.notebook_paths()
 
@@ -30,7 +31,7 @@ def test_notebook_opens_with_a_prediction_and_ends_with_a_check(path: Path) -> N
     notebook = nbformat.read(path, as_version=4)
     assert notebook.cells[0].cell_type == "markdown"
     assert "Predict" in "".join(c.source for c in notebook.cells[:3] if c.cell_type == "markdown")
-    last_code = [c for c in notebook.cells if c.cell_type == "code" and "nb.answer(" not in c.source][-1]
+    last_code = [c for c in notebook.cells if c.cell_type == "code" and "lab.answer(" not in c.source][-1]
     assert "nb.verify(" in last_code.source
     assert "[OK] Verified:" in "".join(o.get("text", "") for o in last_code.outputs)
 
@@ -137,3 +138,27 @@ def test_notebook_00_does_not_give_step_2_away() -> None:
     notebook = nbformat.read(nbtools.NOTEBOOKS / "00_start_here.ipynb", as_version=4)
     shown = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
     assert "fails" not in shown and nbtools.NOTEBOOKS.joinpath("glossary.md").is_file()
+
+
+def _lab_calls() -> dict[str, list[str]]:
+    """For each `lab.NAME` the notebooks' code cells use, the ids of those cells, sorted."""
+    used: dict[str, set[str]] = {}
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                for name in set(re.findall(r"\blab\.([a-z_]+)\b", cell.source)):
+                    used.setdefault(name, set()).add(cell.id)
+    return {name: sorted(cells) for name, cells in used.items()}
+
+
+def test_each_lab_method_names_the_cells_that_use_it() -> None:
+    """A `Lab` method's docstring ends with the cells that call it, as a book's helper names where it is used."""
+    used = _lab_calls()
+    for name, member in vars(Lab).items():
+        doc = " ".join((getattr(member, "__doc__", None) or "").split())
+        said = re.search(r"Cells: ([\d, -]+)\.", doc)
+        if name in used:
+            assert said is not None and said.group(1).split(", ") == used[name], f"Lab.{name}: cells {used[name]}"
+        else:
+            assert said is None, f"Lab.{name} names cells, but no notebook cell uses it"
+    assert set(used) <= set(vars(Lab)), f"the notebooks use what Lab lacks: {sorted(set(used) - set(vars(Lab)))}"

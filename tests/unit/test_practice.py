@@ -16,6 +16,7 @@ from labkit import cli, nbtools
 from labkit.practice import bank, commands, dockerfiles
 from labkit.practice.model import KINDS, Question, Task
 from labkit.practice.tries import Session
+from labkit.settings import Settings
 
 OFFLINE = [q for q in bank.QUESTIONS if q.kind in ("choice", "value")]
 NOTEBOOKS = {path.name: nbformat.read(path, as_version=4) for path in nbtools.notebook_paths()}  # type: ignore[no-untyped-call]
@@ -107,7 +108,7 @@ def test_each_notebook_asks_its_questions_in_answer_cells_that_show_the_unanswer
     cells = NOTEBOOKS[name].cells
     asked = {}
     for number, cell in enumerate(cells):
-        found = re.search(r'nb\.answer\("([^"]+)"', cell.source) if cell.cell_type == "code" else None
+        found = re.search(r'lab\.answer\("([^"]+)"', cell.source) if cell.cell_type == "code" else None
         if found:
             question = bank.BY_ID[found.group(1)]
             asked[question.id] = question
@@ -223,18 +224,22 @@ def test_quiz_asks_one_question_at_a_time(typed: str, code: int, said: list[str]
 def test_an_answer_cell_prints_feedback_and_never_raises(capsys: pytest.CaptureFixture[str],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import labkit.lab as nb
+    from labkit import engines
 
-    nb.answer("q-entry-count", ...)
+    settings = Settings.from_env({"LABKIT_MODE": "sandbox"})
+    engine = engines.choose(settings)
+    lab = nb.Lab(settings, engine, engine.endpoints())  # choice and value answers need no engine to answer
+    lab.answer("q-entry-count", ...)
     assert capsys.readouterr().out.startswith("[ ] q-entry-count: not answered yet.")
-    nb.answer("q-entry-count", "4")
-    nb.score("07")
+    lab.answer("q-entry-count", "4")
+    lab.score("07")
     assert capsys.readouterr().out.splitlines()[-1] == "answered right: 1 of 15 (q-entry-count)"
 
     def broken(question_id: str, given: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(nb._PRACTICE, "answer", broken)
-    nb.answer("q-entry-count", "4")
+    monkeypatch.setattr(lab.practice, "answer", broken)
+    lab.answer("q-entry-count", "4")
     assert capsys.readouterr().out.splitlines() == [
         "[?] q-entry-count: the lab could not check this answer (RuntimeError: a bug).",
         "  try: run the cell again; if it happens again, run `labkit status`."]
