@@ -30,6 +30,10 @@ class CommandResult:
         """True when the command exited with 0."""
         return self.return_code == 0
 
+    def tail(self, chars: int = 400) -> str:
+        """The end of what it printed: its errors, or its output when it printed no error."""
+        return (self.stderr.strip() or self.stdout.strip())[-chars:]
+
     @property
     def builder_line(self) -> str:
         """BuildKit's `#0 building with "NAME" instance using DRIVER driver` line of a plain-progress build, or ''.

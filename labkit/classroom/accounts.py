@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from labkit.classroom.course import ACCOUNT_COMMENT, Course, Member
 from labkit.errors import LabError
 from labkit.provision import packages
 from labkit.settings import SYSTEM_PATH, Settings, default_registry_port, default_run_dir
+from labkit.system import run
 from labkit.system.files import chown_tree, readable_by_all
 
 NOTEBOOK_FOLDER = "multiarch-lab"  # the learner's copy of the notebooks, in their home
@@ -60,8 +60,8 @@ def create(course: Course, count: int) -> list[Member]:
         try:
             entry = pwd.getpwnam(name)
         except KeyError:
-            subprocess.run(["useradd", "--create-home", "--comment", ACCOUNT_COMMENT, "--shell", "/bin/bash", name],
-                           check=True, capture_output=True)
+            run.check(["useradd", "--create-home", "--comment", ACCOUNT_COMMENT, "--shell", "/bin/bash", name],
+                      f"Making the account {name}", "Check /etc/passwd and that this runs as root, then run it again.")
             entry = pwd.getpwnam(name)
         if entry.pw_gecos != ACCOUNT_COMMENT:
             raise LabError(f"The account {name} exists and was not made by a class, so the class will not use it.",
@@ -159,7 +159,7 @@ def purge(member: Member, course: Course) -> str:
     folders in their home."""
     if member.created:
         end_processes(member.uid)
-        subprocess.run(["userdel", "--remove", member.name], capture_output=True, check=False)
+        run.run(["userdel", "--remove", member.name])
         return f"removed the account {member.name}"
     for folder in lab_folders(member, course):
         shutil.rmtree(folder, ignore_errors=True)

@@ -10,9 +10,10 @@ holds for a learner's shell, their kernels, and their rootless daemons' slirp4ne
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 from labkit.errors import LabError
+from labkit.settings import SYSTEM_PATH
+from labkit.system import run
 
 
 def table(class_name: str) -> str:
@@ -31,7 +32,7 @@ def ruleset(class_name: str, ports: dict[int, int]) -> str:
 
 
 def _nft() -> str:
-    found = shutil.which("nft", path="/usr/sbin:/sbin:/usr/bin:/bin")
+    found = shutil.which("nft", path=SYSTEM_PATH)
     if found is None:
         raise LabError("The class keeps each learner's registry to themselves with nftables, and `nft` is not installed.",
                        "Install it: apt-get install nftables (`labkit class up` does when it runs as root).")
@@ -40,22 +41,21 @@ def _nft() -> str:
 
 def apply(class_name: str, ports: dict[int, int]) -> None:
     """Create or replace the class's table."""
-    done = subprocess.run([_nft(), "-f", "-"], input=ruleset(class_name, ports), capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise LabError(f"nftables refused the class's rules: {done.stderr.strip()[-400:]}",
-                       "Check that this kernel has nftables (CONFIG_NF_TABLES) and run `labkit class up` again.")
+    run.check([_nft(), "-f", "-"], "Loading the class's nftables rules",
+              "Check that this kernel has nftables (CONFIG_NF_TABLES) and run `labkit class up` again.",
+              stdin=ruleset(class_name, ports))
 
 
 def remove(class_name: str) -> bool:
     """Delete the class's table; True when there was one."""
-    if shutil.which("nft", path="/usr/sbin:/sbin:/usr/bin:/bin") is None:
+    if shutil.which("nft", path=SYSTEM_PATH) is None:
         return False
-    return subprocess.run([_nft(), "delete", "table", "inet", table(class_name)], capture_output=True, check=False).returncode == 0
+    return run.run([_nft(), "delete", "table", "inet", table(class_name)]).ok
 
 
 def rules(class_name: str) -> str:
     """The table as nftables lists it (empty when there is none)."""
-    if shutil.which("nft", path="/usr/sbin:/sbin:/usr/bin:/bin") is None:
+    if shutil.which("nft", path=SYSTEM_PATH) is None:
         return ""
-    listed = subprocess.run([_nft(), "list", "table", "inet", table(class_name)], capture_output=True, text=True, check=False)
-    return listed.stdout if listed.returncode == 0 else ""
+    listed = run.run([_nft(), "list", "table", "inet", table(class_name)])
+    return listed.stdout if listed.ok else ""

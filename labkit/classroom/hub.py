@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import sysconfig
 import time
@@ -27,7 +26,7 @@ from labkit.classroom.accounts import learner_environment
 from labkit.classroom.course import Course, Member
 from labkit.errors import LabError
 from labkit.settings import SYSTEM_PATH
-from labkit.system import network, processes
+from labkit.system import network, processes, run
 from labkit.system.files import readable_by_all
 from labkit.system.processes import ProcessSpec
 
@@ -50,11 +49,9 @@ def install_proxy(course: Course) -> None:
         raise LabError("The hub's proxy (configurable-http-proxy) comes from npm, and npm is not installed.",
                        "Install Node.js and npm (apt-get install nodejs npm), then run `labkit class up` again.")
     course.proxy_dir.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([npm, "install", "--prefix", str(course.proxy_dir), "--no-audit", "--no-fund", "--omit=dev",
-                           PROXY_PACKAGE], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise LabError(f"npm could not install {PROXY_PACKAGE}: {done.stderr.strip()[-400:]}",
-                       "Check that this machine reaches the npm registry, then run `labkit class up` again.")
+    run.check([npm, "install", "--prefix", str(course.proxy_dir), "--no-audit", "--no-fund", "--omit=dev", PROXY_PACKAGE],
+              f"Installing {PROXY_PACKAGE} from npm",
+              "Check that this machine reaches the npm registry, then run `labkit class up` again.")
 
 
 def _readable_by_all(path: Path) -> bool:
@@ -71,8 +68,7 @@ def prepare_shared(course: Course) -> None:
                            "there, and run `labkit class up` from it.")
     # Learners cannot write bytecode next to root's packages: compiled once here, or every learner's kernel would
     # compile JupyterLab's, pandas' and the lab's modules from source at each start.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", str(site), str(REPO / "labkit")],
-                   capture_output=True, check=False)
+    run.run([sys.executable, "-m", "compileall", "-q", "-j", "0", str(site), str(REPO / "labkit")])
     course.shared_dir.mkdir(parents=True, exist_ok=True)
     course.folder.chmod(0o755)
     course.shared_dir.chmod(0o755)
@@ -82,7 +78,8 @@ def prepare_shared(course: Course) -> None:
         if not base.is_file():
             raise LabError(f"The learners need a system {version} (the lab's venv uses one under a private folder).",
                            f"Install it: apt-get install {version}.")
-        subprocess.run([str(base), "-m", "venv", "--without-pip", str(course.venv)], check=True, capture_output=True)
+        run.check([str(base), "-m", "venv", "--without-pip", str(course.venv)], "Making the learners' Python",
+                  f"Check that {base} can make a venv (`{base} -m venv --help`), then run `labkit class up` again.")
     (course.venv / "lib" / version / "site-packages" / "labkit-class.pth").write_text(
         f"import site; site.addsitedir({str(site)!r})\n")
     for part in ("etc", "share"):  # Jupyter's config and data (JupyterLab's extension, its assets) of the lab's venv

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +14,8 @@ from labkit.classroom import accounts, cache, guard, hub
 from labkit.classroom.course import Course, Member
 from labkit.errors import LabError
 from labkit.provision import packages, prereqs
-from labkit.settings import Settings, euid
-from labkit.system import apt
+from labkit.settings import SYSTEM_PATH, Settings, euid
+from labkit.system import apt, run
 
 VERIFIED = re.compile(r"\[OK\] Verified")
 
@@ -28,7 +27,7 @@ def _require_root() -> None:
 
 
 def _ensure_nft() -> None:
-    if shutil.which("nft", path="/usr/sbin:/sbin:/usr/bin:/bin") is None:  # the guard of the learners' registry ports
+    if shutil.which("nft", path=SYSTEM_PATH) is None:  # the guard of the learners' registry ports
         apt.install(["nftables"], "Install nftables yourself, then run `labkit class up` again.")
 
 
@@ -136,6 +135,5 @@ def down(instructor: Settings, course: Course, purge: bool) -> list[str]:
 def _labkit_down(member: Member, course: Course) -> bool:
     env = [f"HOME={member.home}", f"USER={member.name}", "LANG=C.UTF-8",
            *[f"{key}={value}" for key, value in accounts.learner_environment(course).items()]]
-    result = subprocess.run(["runuser", "-u", member.name, "--", "env", "-i", *env, str(course.python), "-m", "labkit", "down"],
-                            capture_output=True, text=True, check=False)
-    return result.returncode == 0 and "stopped:" in result.stdout
+    result = run.run(["runuser", "-u", member.name, "--", "env", "-i", *env, str(course.python), "-m", "labkit", "down"])
+    return result.ok and "stopped:" in result.stdout

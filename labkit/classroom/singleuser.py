@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+from labkit.system import run
 
 FOLDER = "multiarch-lab"
 
@@ -39,9 +40,8 @@ def limit_processes(limit: int) -> None:
 def start_sandbox(home: Path) -> None:
     log = home / ".local" / "state" / "multiarch-lab" / "class-up.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:
-        subprocess.Popen([sys.executable, "-m", "labkit", "up"], stdout=out, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
+    log.write_text("")
+    run.start([sys.executable, "-m", "labkit", "up"], log)
 
 
 def main() -> None:

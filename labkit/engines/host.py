@@ -138,7 +138,7 @@ def load_buildkit(ends: Endpoints, tar: Path) -> list[str]:
                        f"`docker save {BUILDKIT_IMAGE} -o buildkit.tar`, copy it here, pass its path.")
     result = run_docker(ends, ends.multiarch_context, ["load", "-i", str(tar)])
     if not result.succeeded:
-        raise LabError(f"`docker load` refused {tar.name}: {result.stderr.strip()[-300:]}",
+        raise LabError(f"`docker load` refused {tar.name}: {result.tail(300)}",
                        "Check that the file is a `docker save` archive of moby/buildkit.")
     return [line.split(": ", 1)[1] for line in result.stdout.splitlines() if line.startswith("Loaded image")]
 

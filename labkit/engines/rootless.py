@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -37,7 +36,7 @@ from labkit.oci.registry import Registry
 from labkit.provision import base_image, emulators, packages, prereqs, registry_image
 from labkit.results import Check, ServiceStatus
 from labkit.settings import SYSTEM_PATH, Mode, Settings, euid, user_name
-from labkit.system import mounts, network, processes
+from labkit.system import mounts, network, processes, run
 from labkit.system.files import write_if_changed
 from labkit.system.processes import ProcessSpec
 
@@ -172,9 +171,9 @@ def _ensure_namespaces(settings: Settings, timeout: float = 30.0) -> int:
                    f"Read {spec.log_file}, then run `labkit up` again.")
 
 
-def _rootlessctl(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def _rootlessctl(settings: Settings, *args: str) -> run.Ran:
     socket = rootlesskit_dir(settings) / "api.sock"
-    return subprocess.run([_program("rootlessctl"), f"--socket={socket}", *args], capture_output=True, text=True, check=False)
+    return run.run([_program("rootlessctl"), f"--socket={socket}", *args])
 
 
 def port_plan(listed: str, host: str, port: int) -> tuple[bool, list[str]]:
@@ -207,10 +206,9 @@ def _publish_registry(settings: Settings) -> None:
     if not network.port_is_free(settings.registry_host, settings.registry_port):
         raise taken
     added = _rootlessctl(settings, "add-ports", f"{settings.registry}:{settings.registry_port}/tcp")
-    if added.returncode != 0:
-        raise taken if "in use" in added.stderr else LabError(
-            f"RootlessKit could not publish the registry's port: {added.stderr.strip()[-300:]}",
-            "Run `labkit down`, then `labkit up` again.")
+    if not added.ok:
+        raise taken if "in use" in added.stderr else run.CommandFailed(
+            added, "Publishing the registry's port with RootlessKit", "Run `labkit down`, then `labkit up` again.")
 
 
 def _start_registry(settings: Settings, holder: int) -> None:
@@ -243,7 +241,7 @@ def _unmount_inside(settings: Settings, name: Daemon, holder: int) -> None:
         return
     enter = [_program("nsenter"), f"--target={holder}", "--user", "--mount", "--preserve-credentials", "--"]
     for point in points:
-        subprocess.run([*enter, "umount", "-l", point], capture_output=True, check=False)
+        run.run([*enter, "umount", "-l", point])
 
 
 def _clean(settings: Settings, name: Daemon) -> list[Path]:

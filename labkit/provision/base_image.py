@@ -10,7 +10,6 @@ docker.io mirror, so an unchanged `FROM busybox` resolves with no internet.
 from __future__ import annotations
 
 import io
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
@@ -22,10 +21,12 @@ from labkit.oci.registry import Registry
 from labkit.provision.packages import busybox_deb
 from labkit.results import FetchedPackage
 from labkit.settings import DEBIAN_PLATFORMS, Settings
+from labkit.system import run
 
 
 def _busybox_binary(deb: Path) -> bytes:
-    tar_bytes = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True).stdout
+    tar_bytes = run.output_bytes(["dpkg-deb", "--fsys-tarfile", str(deb)], f"Reading {deb.name}",
+                                 f"Remove {deb} so that it is downloaded again, then run `labkit up` again.")
     with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as archive:
         for member in archive.getmembers():
             if member.name.lstrip("./") in ("bin/busybox", "usr/bin/busybox"):
@@ -41,7 +42,8 @@ def _applets(binary: bytes) -> list[str]:
         path = Path(folder) / "busybox"  # busybox picks the applet from its own name
         path.write_bytes(binary)
         path.chmod(0o755)
-        names = subprocess.run([str(path), "--list"], check=True, capture_output=True, text=True).stdout.split()
+        names = run.check([str(path), "--list"], "Listing busybox's applets",
+                          "Run `labkit up` again; if it fails the same way, remove the lab's package cache.").stdout.split()
     return sorted(set(names) - {"busybox"})
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from labkit.errors import LabError
 from labkit.results import Emulation, EmulationState
 from labkit.settings import DEBIAN_PLATFORMS, Settings
-from labkit.system import apt, binfmt, userns
+from labkit.system import apt, binfmt, run, userns
 
 BINFMT_DIR = Path(binfmt.BINFMT_MISC)
 BINFMT_D = Path("/usr/lib/binfmt.d")  # systemd's format: one `:name:type:offset:magic:mask:interpreter:flags` line
@@ -119,11 +118,8 @@ def register_line(name: str, binfmt_d: Path = BINFMT_D, binfmts: Path = BINFMTS)
 def _mount() -> None:
     if (BINFMT_DIR / "register").exists():
         return
-    mounted = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        raise LabError(f"binfmt_misc could not be mounted: {mounted.stderr.strip()}",
-                       "Run the lab where the kernel allows binfmt_misc (a VM, or a privileged container).")
+    run.check(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)], "Mounting binfmt_misc",
+              "Run the lab where the kernel allows binfmt_misc (a VM, or a privileged container).")
 
 
 def _missing(settings: Settings) -> list[str]:

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from labkit.errors import LabError
 from labkit.results import FetchedPackage
 from labkit.settings import Settings
+from labkit.system import run
 from labkit.system.files import exclusive
 
 ENGINE_PACKAGES = ("docker.io", "docker-cli", "docker-buildx", "containerd", "docker-registry")
@@ -128,19 +128,14 @@ def _run_apt(archive: Archive, args: list[str], cwd: Path) -> None:
         "-o", "Acquire::Languages=none",
         "-o", "APT::Sandbox::User=root",
     ]
-    result = subprocess.run(["apt-get", *options, *args], cwd=cwd, stdout=2, stderr=subprocess.PIPE, text=True, check=False)
-    if result.returncode != 0:
-        raise LabError(
-            f"apt-get {args[0]} for {archive.what} failed: {result.stderr.strip()[-400:]}",
-            f"Check that {archive.mirror} is reachable (or set LABKIT_DEBIAN_MIRROR), then {archive.rerun}.",
-        )
+    run.check(["apt-get", *options, *args], f"apt-get {args[0]} for {archive.what}",
+              f"Check that {archive.mirror} is reachable (or set LABKIT_DEBIAN_MIRROR), then {archive.rerun}.",
+              cwd=cwd, progress=True)
 
 
 def _fields(deb: Path) -> dict[str, str]:
-    text = subprocess.run(
-        ["dpkg-deb", "-f", str(deb), "Package", "Version", "Architecture"],
-        check=True, capture_output=True, text=True,
-    ).stdout
+    text = run.check(["dpkg-deb", "-f", str(deb), "Package", "Version", "Architecture"], f"Reading {deb.name}",
+                     f"Remove {deb} so that it is downloaded again, then run `labkit up` again.").stdout
     return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
 
 
@@ -190,11 +185,9 @@ def unpack_archive(archive: Archive, packages: list[FetchedPackage], then: Calla
         archive.root.mkdir(parents=True)
         for package in packages:
             deb = archive.debs / package.file
-            result = subprocess.run(["dpkg-deb", "-x", str(deb), str(archive.root)], capture_output=True, text=True, check=False)
-            if result.returncode != 0:
-                raise LabError(f"Unpacking {deb.name} failed: {result.stderr.strip()[-300:]}",
-                               f"Try again; if it fails the same way, remove {archive.debs} so that the packages are "
-                               "downloaded again.")
+            run.check(["dpkg-deb", "-x", str(deb), str(archive.root)], f"Unpacking {deb.name}",
+                      f"Try again; if it fails the same way, remove {archive.debs} so that the packages are "
+                      "downloaded again.")
         then()
         stamp.write_text(wanted)
     return archive.root

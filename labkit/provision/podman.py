@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from labkit.docker.podman import Podman
@@ -27,6 +26,7 @@ from labkit.errors import LabError
 from labkit.provision import packages
 from labkit.results import FetchedPackage
 from labkit.settings import SYSTEM_PATH, RegistryAddress, Settings
+from labkit.system import run
 from labkit.system.files import write_if_changed
 
 # The machine's own libc must be new enough: bookworm's podman 4.3 needs glibc >= 2.34; sid's 5.x needs 2.38.
@@ -82,7 +82,7 @@ def library_dir(settings: Settings, root: Path) -> Path:
 def missing_libraries(settings: Settings, root: Path) -> list[str]:
     """The shared libraries podman needs that neither the machine nor the unpacked packages have (ldd's view)."""
     env = {**os.environ, "LD_LIBRARY_PATH": str(library_dir(settings, root))}
-    found = subprocess.run(["ldd", str(root / "usr/bin/podman")], env=env, capture_output=True, text=True, check=False)
+    found = run.run(["ldd", str(root / "usr/bin/podman")], env=env)
     return sorted(line.split()[0] for line in found.stdout.splitlines() if "not found" in line)
 
 

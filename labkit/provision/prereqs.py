@@ -13,7 +13,6 @@ import grp
 import pwd
 import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from labkit.errors import LabError
 from labkit.provision import emulators
 from labkit.results import Check
 from labkit.settings import SUBID_FILES, SYSTEM_PATH, Settings, euid
-from labkit.system import apt, subids, userns
+from labkit.system import apt, run, subids, userns
 
 TUN = Path("/dev/net/tun")
 APPARMOR_PROFILE = Path("/etc/apparmor.d/multiarch-lab-rootlesskit")
@@ -193,10 +192,8 @@ def prepare_host(users: list[str], groups: list[str], for_tests: bool, settings:
         changes.append(f"made {TUN} usable by every user (mode 0666, as Debian's udev sets it)")
     if userns.apparmor_restricts_userns() and not apparmor_allows_rootlesskit():
         APPARMOR_PROFILE.write_text(apparmor_profile_text(_rootlesskit_path()))
-        loaded = subprocess.run(["apparmor_parser", "-r", str(APPARMOR_PROFILE)], capture_output=True, text=True, check=False)
-        if loaded.returncode != 0:
-            raise LabError(f"apparmor_parser refused {APPARMOR_PROFILE}: {loaded.stderr.strip()[-300:]}",
-                           "Read the profile, fix it for this AppArmor version, and load it with `apparmor_parser -r`.")
+        run.check(["apparmor_parser", "-r", str(APPARMOR_PROFILE)], f"Loading the AppArmor profile {APPARMOR_PROFILE}",
+                  "Read the profile, fix it for this AppArmor version, and load it with `apparmor_parser -r`.")
         changes.append(f"added and loaded the AppArmor profile {APPARMOR_PROFILE} (userns for {_rootlesskit_path()})")
     for learner in targets:
         changes += _give_subids(learner)
@@ -212,8 +209,6 @@ def _give_subids(learner: Learner) -> list[str]:
     span = f"{first}-{first + subids.RANGE_SIZE - 1}"
     options = {SUBID_FILES[0]: ["--add-subuids", span], SUBID_FILES[1]: ["--add-subgids", span]}
     command = ["usermod", *[arg for file in missing for arg in options[file]], learner.name]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise LabError(f"`{' '.join(command)}` failed: {result.stderr.strip()}",
-                       f"Add `{learner.name}:{first}:{subids.RANGE_SIZE}` to {' and '.join(map(str, missing))} by hand.")
+    run.check(command, f"Giving {learner.name} subordinate ids",
+              f"Add `{learner.name}:{first}:{subids.RANGE_SIZE}` to {' and '.join(map(str, missing))} by hand.")
     return [f"gave {learner.name} subordinate ids {span} in {file}" for file in missing]

@@ -10,7 +10,6 @@ links against, with the same entrypoint, config path and port as the real image.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 from labkit.oci import image
@@ -19,6 +18,7 @@ from labkit.oci.registry import Registry
 from labkit.provision import base_image
 from labkit.results import FetchedPackage
 from labkit.settings import Settings
+from labkit.system import run
 
 REPOSITORY = "library/registry"
 TAG = "2"
@@ -38,7 +38,8 @@ http:
 
 def _libraries(binary: Path) -> list[Path]:
     """The shared libraries and loader a dynamically linked binary needs (from `ldd`)."""
-    text = subprocess.run(["ldd", str(binary)], check=True, capture_output=True, text=True).stdout
+    text = run.check(["ldd", str(binary)], f"Reading the libraries {binary.name} needs",
+                     "Check that ldd (libc-bin) is installed, then run `labkit up` again.").stdout
     return [Path(path) for path in re.findall(r"(/\S+) \(0x", text)]
 
 

@@ -41,7 +41,7 @@ def base_image(endpoints: Endpoints, repository: str = BASE_REPOSITORY, tag: str
     ref = f"docker.io/{repository}:{tag}"
     result = run_docker(endpoints, endpoints.multiarch_context, ["buildx", "imagetools", "inspect", "--raw", ref])
     if not result.succeeded:
-        raise LabError(f"{ref} could not be read from Docker Hub: {result.stderr.strip()[-200:]}",
+        raise LabError(f"{ref} could not be read from Docker Hub: {result.tail(200)}",
                        "Check your internet connection, or use the sandbox, which serves busybox itself.")
     raw = result.stdout.encode()
     return parse_index(ref, json.loads(raw).get("mediaType", ""), media.digest_of(raw), raw, {})

@@ -23,7 +23,7 @@ def facts(podman: Podman, lab_folders: tuple[Path, ...]) -> PodmanFacts:
     """`podman info`, reduced to what notebook 06 shows."""
     result = run_podman(podman, ["info", "--format", "json"])
     if not result.succeeded:
-        raise LabError(f"podman does not start: {result.stderr.strip()[-300:]}",
+        raise LabError(f"podman does not start: {result.tail(300)}",
                        f"Run `{podman.program} info` in a terminal to see why, then rerun the cell.")
     info = json.loads(result.stdout)
     store, host = info["store"], info["host"]

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Sequence
 
-from labkit.errors import LabError
+from labkit.system import run
 
 
 def install(packages: Sequence[str], then: str) -> None:
@@ -18,16 +17,16 @@ def install(packages: Sequence[str], then: str) -> None:
     print(f"labkit: installing {' '.join(packages)} with apt (missing on this machine)", file=sys.stderr, flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=False)
-        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise LabError(f"apt-get install {' '.join(packages)} failed: {result.stderr.strip()[-400:]}", then)
+    result = run.run(command, env=env)
+    if not result.ok:
+        run.run(["apt-get", "update"], env=env)
+        result = run.run(command, env=env)
+    if not result.ok:
+        raise run.CommandFailed(result, f"Installing {' '.join(packages)} with apt", then)
 
 
 def candidate(package: str) -> str:
     """The version apt would install of a package ('' when it has none)."""
-    result = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True, check=False)
+    result = run.run(["apt-cache", "policy", package])
     found = re.search(r"Candidate:\s*(\S+)", result.stdout)
     return found.group(1) if found and found.group(1) != "(none)" else ""

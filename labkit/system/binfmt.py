@@ -12,12 +12,12 @@ the machine's own entries (nothing is written outside the new namespace, which e
 from __future__ import annotations
 
 import shlex
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.errors import LabError
+from labkit.system import run
 from labkit.system.userns import ROOT
 
 __all__ = ["BINFMT_MISC", "ELF_MACHINES", "NATIVE", "PRIVATE_INSTANCE", "QEMU_ENTRIES", "BinfmtEntry", "PrivateRun",
@@ -163,14 +163,12 @@ def run_private(folder: Path, argv: Sequence[str], register: Sequence[BinfmtEntr
     steps += [f"ls {BINFMT_MISC}", shlex.join(argv)]
     script = "\n".join(steps)
     command = ["unshare", "--user", "--map-root-user", "--mount", "--fork", "sh", "-c", script]
-    try:
-        result = subprocess.run(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                check=False)
-    except FileNotFoundError:
+    result = run.run(command, cwd=folder, merge=True)
+    if result.returncode == 127 and not result.stdout:
         raise LabError("`unshare` is not installed, so no user namespace can be made here.",
-                       "Install util-linux (`apt-get install util-linux`) and run the cell again.") from None
+                       "Install util-linux (`apt-get install util-linux`) and run the cell again.")
     if "mount:" in result.stdout or "unshare:" in result.stdout:
-        raise LabError(f"A user namespace with its own binfmt_misc could not be made: {result.stdout.strip()[-300:]}",
+        raise LabError(f"A user namespace with its own binfmt_misc could not be made: {result.tail(300)}",
                        "Check that user namespaces are allowed here (`unshare --user --map-root-user true`).")
     shown = "\n".join(f"  {step}" for step in steps)
     return PrivateRun(f"{shlex.join(command[:-1])} '\n{shown}'", result.returncode, result.stdout)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from labkit.settings import Settings
+from labkit.system import run
 
 
 def _unescape(field: str) -> str:
@@ -39,8 +39,8 @@ def unmount(folders: tuple[Path, ...]) -> list[str]:
     """Undo every mount under the folders (the lab's own); returns the mount points undone."""
     undone = []
     for point in lab_mounts(folders):
-        result = subprocess.run(["umount", point], capture_output=True, check=False)
+        result = run.run(["umount", point])
         if result.returncode != 0:
-            subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+            run.run(["umount", "-l", point])
         undone.append(point)
     return undone

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from labkit.system import run
 
 # Starts the service in its own session and prints its pid, then exits, so the
 # service is never a child of the (possibly long-lived) Python process that asked.
@@ -91,8 +92,8 @@ def start(spec: ProcessSpec) -> int:
     """Start the service detached, record its pid, and return it."""
     spec.log_file.parent.mkdir(parents=True, exist_ok=True)
     spec.pid_file.parent.mkdir(parents=True, exist_ok=True)
-    launched = subprocess.run([sys.executable, "-c", _LAUNCHER, str(spec.log_file), *spec.argv],
-                              env=dict(spec.env), capture_output=True, text=True, check=True)
+    launched = run.check([sys.executable, "-c", _LAUNCHER, str(spec.log_file), *spec.argv], f"Starting the {spec.name}",
+                         f"Read {spec.log_file}, then try again.", env=dict(spec.env))
     pid = int(launched.stdout.strip())
     spec.pid_file.write_text(f"{pid}\n")
     return pid

@@ -23,7 +23,7 @@ def variants_table(runs: Sequence[VariantRun]) -> Table:
     its F flag (what the lab needs of an entry); a missing emulator is marked with the command that adds it. How the
     entries were registered (their other flags, their interpreters' paths) is `entries_table`'s."""
     return Table(pd.DataFrame(
-        [(r.platform, r.machine_code, r.uname if r.result.succeeded else f"failed: {r.result.stderr.strip()[-80:]}",
+        [(r.platform, r.machine_code, r.uname if r.result.succeeded else f"failed: {r.result.tail(80)}",
           _emulator(r), ("yes" if "F" in r.flags else "no") if r.emulator else "-")
          for r in runs],
         columns=["platform", "/bin/busybox is machine code for", "uname -m", "emulator (binfmt_misc entry)", "F flag"],

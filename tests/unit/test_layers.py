@@ -108,3 +108,14 @@ def test_the_contributing_map_lists_the_layers_in_their_order() -> None:
     block = text.split("```", 2)[1]
     named = [re.split(r"[/.,\s]", line.strip())[0] for line in block.splitlines() if line and not line.startswith(" ")]
     assert named == [layer for layer in LAYERS if layer not in ("cli", "nbtools", "__main__")]
+
+
+def test_one_module_starts_the_systems_programs() -> None:
+    """Only system/run.py imports subprocess: every program the lab runs fails the same way (CommandFailed)."""
+    importers = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Import) and any(alias.name == "subprocess" for alias in node.names)) or (
+                    isinstance(node, ast.ImportFrom) and node.module == "subprocess"):
+                importers.append(module)
+    assert sorted(set(importers)) == ["labkit.system.run"]
