@@ -199,10 +199,7 @@ def _publish_registry(settings: Settings) -> None:
         _rootlessctl(settings, "remove-ports", stale)
     if found:
         return
-    taken = LabError(f"Port {settings.registry_port} on {settings.registry_host} is taken by another program, "
-                     "so the lab's registry cannot be published there.",
-                     f"Set LABKIT_REGISTRY_PORT to a free port (e.g. `export LABKIT_REGISTRY_PORT={settings.registry_port + 1}`) "
-                     "and run `labkit up` again.")
+    taken = sandbox.port_taken(settings)
     if not network.port_is_free(settings.registry_host, settings.registry_port):
         raise taken
     added = _rootlessctl(settings, "add-ports", f"{settings.registry}:{settings.registry_port}/tcp")

@@ -125,6 +125,14 @@ def daemon_answers(sock: Path) -> bool:
     return reply.startswith(b"HTTP/1.") and b" 200 " in reply.split(b"\r\n", 1)[0]
 
 
+def port_taken(settings: Settings) -> LabError:
+    """The registry's port is another program's: the error both sandboxes give, and what to do."""
+    return LabError(f"Port {settings.registry_port} on {settings.registry_host} is taken by another program, "
+                    "so the lab's registry cannot listen there.",
+                    f"Set LABKIT_REGISTRY_PORT to a free port (e.g. `export LABKIT_REGISTRY_PORT={settings.registry_port + 1}`) "
+                    "and run `labkit up` again.")
+
+
 def start_registry(settings: Settings) -> None:
     """Start the registry on loopback unless it runs (a LabError naming LABKIT_REGISTRY_PORT when the port is taken)."""
     spec = registry_spec(settings)
@@ -132,12 +140,7 @@ def start_registry(settings: Settings) -> None:
     if processes.owned_pid(spec) is not None:
         return
     if not network.port_is_free(settings.registry_host, settings.registry_port):
-        raise LabError(
-            f"Port {settings.registry_port} on {settings.registry_host} is taken by another program, "
-            "so the lab's registry cannot listen there.",
-            f"Set LABKIT_REGISTRY_PORT to a free port (e.g. `export LABKIT_REGISTRY_PORT={settings.registry_port + 1}`) "
-            "and run `labkit up` again.",
-        )
+        raise port_taken(settings)
     processes.start(spec)
 
 
