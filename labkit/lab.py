@@ -441,7 +441,7 @@ class Lab:
 
     def podman_info(self) -> PodmanFacts:
         """The lab's podman (fetched from Debian's archive on first use, saying so), as `podman info` describes it."""
-        podman = engines.podman(self.settings, self.endpoints)
+        podman = self.engine.podman(self.endpoints)
         return podman_build.facts(podman, (self.settings.state_dir,))
 
     def podman_build_and_push(self) -> IndexMade:
@@ -449,7 +449,7 @@ class Lab:
 
         Cells: 06-05.
         """
-        return podman_build.build_and_push(engines.podman(self.settings, self.endpoints), self.workdir)
+        return podman_build.build_and_push(self.engine.podman(self.endpoints), self.workdir)
 
     def push_single_platforms(self) -> list[PushResult]:
         """One single-platform push per platform (`--provenance=false`: one manifest each, no index).

@@ -10,6 +10,8 @@ from labkit.docker.builders import list_builders
 from labkit.docker.commands import run_docker
 from labkit.docker.endpoints import Endpoints
 from labkit.docker.facts import engine_facts
+from labkit.docker.podman import Podman
+from labkit.errors import LabError
 from labkit.experiment import BUILDKIT_IMAGE
 from labkit.provision import emulators, packages
 from labkit.results import Check, Facts, ServiceStatus
@@ -61,6 +63,11 @@ class Engine(ABC):
     @abstractmethod
     def readiness(self) -> list[Check]:
         """What this engine needs in order to run the experiment, each checked, in the order to fix them."""
+
+    def podman(self, endpoints: Endpoints) -> Podman:
+        """podman beside the engine, pushing to its registry (the sandboxes fetch it on first use); host mode has none."""
+        raise LabError("In host mode the lab does not install podman on your machine.",
+                       "Install podman >= 4 yourself and type the commands shown, or run the lab as root (the sandbox).")
 
     def emulator_fix(self) -> str:
         """The command that registers the QEMU emulators this engine's containers need."""

@@ -29,11 +29,13 @@ from typing import ClassVar
 
 import labkit.engines.sandbox as sandbox
 from labkit.docker.endpoints import Endpoints
+from labkit.docker.podman import Podman
 from labkit.engines.base import DAEMONS, Daemon
 from labkit.engines.sandbox import SandboxEngine
 from labkit.errors import LabError
 from labkit.oci.registry import Registry
 from labkit.provision import base_image, emulators, packages, prereqs, registry_image
+from labkit.provision import podman as podman_provision
 from labkit.results import Check, ServiceStatus
 from labkit.settings import SYSTEM_PATH, Mode, Settings, euid, user_name
 from labkit.system import mounts, network, processes, run
@@ -345,3 +347,8 @@ class RootlessEngine(SandboxEngine):
 
     def emulator_fix(self) -> str:
         return prereqs.prepare_command(user_name(euid()))
+
+    def podman(self, endpoints: Endpoints) -> Podman:
+        """podman inside the namespaces RootlessKit holds."""
+        return podman_provision.ensure(self.settings, endpoints.registry, endpoints.mirror,
+                                       rootlesskit_dir(self.settings) / "child_pid")

@@ -21,11 +21,13 @@ from typing import ClassVar
 from labkit.docker import config
 from labkit.docker.endpoints import Endpoints
 from labkit.docker.facts import image_store
+from labkit.docker.podman import Podman
 from labkit.engines.base import DAEMONS, Daemon, Engine
 from labkit.errors import LabError
 from labkit.experiment import BASE_REPOSITORY, BASE_TAG
 from labkit.oci.registry import Registry
 from labkit.provision import base_image, emulators, host, packages, registry_image
+from labkit.provision import podman as podman_provision
 from labkit.results import Check, ImageStore, ServiceState, ServiceStatus
 from labkit.settings import SYSTEM_PATH, Mode, Settings
 from labkit.system import mounts, network, processes
@@ -305,3 +307,6 @@ class SandboxEngine(Engine):
 
     def emulator_fix(self) -> str:
         return EMULATOR_FIX
+
+    def podman(self, endpoints: Endpoints) -> Podman:
+        return podman_provision.ensure(self.settings, endpoints.registry, endpoints.mirror)

@@ -29,7 +29,7 @@ SYSTEM_PATHS = (Path("/etc/containers"), Path("/var/lib/containers"), Path("/var
 
 @pytest.fixture(scope="module")
 def podman(settings: Settings, lab: Endpoints) -> Podman:
-    return engines.podman(settings, lab)
+    return engines.choose(settings).podman(lab)
 
 
 @pytest.fixture()
@@ -77,7 +77,7 @@ def test_a_second_provisioning_changes_nothing(podman: Podman, settings: Setting
     state = podman_provision.state_dir(settings)
     files = [state / name for name in ("podman", "containers.conf", "storage.conf", "registries.conf")]
     before = [path.stat().st_mtime_ns for path in files]
-    assert engines.podman(settings, lab) == podman
+    assert engines.choose(settings).podman(lab) == podman
     assert [path.stat().st_mtime_ns for path in files] == before
 
 

@@ -67,6 +67,6 @@ def test_registries_conf_mirrors_docker_io_to_the_labs_registry() -> None:
 def test_no_podman_in_host_mode_and_nothing_written(settings: Settings) -> None:
     endpoints = Endpoints(Path("docker"), settings.docker_config, "classic", "multiarch", REGISTRY)
     with pytest.raises(LabError) as raised:
-        engines.podman(dataclasses.replace(settings, mode="host"), endpoints)
+        engines.choose(dataclasses.replace(settings, mode="host")).podman(endpoints)
     assert "podman" in raised.value.what and "podman >= 4" in raised.value.next_step
     assert not settings.cache_dir.exists() and not settings.state_dir.exists()
