@@ -49,7 +49,7 @@ def main() -> None:
         cli("multiarch", "buildx", "imagetools", "inspect", ref)
 
     def labkit_steps() -> None:
-        assert not default_build.build(endpoints, workdir, "classic").result.succeeded
+        assert not default_build.build_on_default_builder(endpoints, workdir, "classic").result.succeeded
         assert multiarch_build.build_and_push(endpoints, workdir).result.succeeded
         assert inspect_index.imagetools_inspect(endpoints, ref).succeeded
         inspect_index.read_index(endpoints, REPOSITORY, TAG)

@@ -123,7 +123,7 @@ def _quiz(engine: Engine, args: argparse.Namespace) -> int:
 def _check(engine: Engine, args: argparse.Namespace) -> int:
     if not engine.is_up():
         raise LabError("The lab's registry is not running, so there is nothing to check.", "`labkit up`, then do the challenge.")
-    steps = challenge.check(engine.endpoints().registry)
+    steps = challenge.check_challenge(engine.endpoints().registry)
     print(f"challenge: {challenge.TITLE}")
     for step in steps:
         print(f"[OK] {step.what}" if step.done else f"[MISSING] {step.what}\n          next: {step.next_step}")

@@ -195,7 +195,8 @@ class Lab:
 
         Cells: 02-06, 02-12, 02-14, 02-27, 04-25.
         """
-        return default_build.build(self.endpoints, self.workdir, platforms=platforms, tag=tag, legacy=legacy, options=options)
+        return default_build.build_on_default_builder(self.endpoints, self.workdir, platforms=platforms, tag=tag,
+                                                      legacy=legacy, options=options)
 
     def versions(self) -> Versions:
         """The CLI, engine, buildx and BuildKit versions of step 2's engine, as each reports itself.
@@ -245,7 +246,7 @@ class Lab:
         print("The same build on the sandbox's classic daemon (classic image store):")
         endpoints = sandbox.up()
         dockerfile.write(sandbox.settings.work_dir)
-        classic = default_build.build(endpoints, sandbox.settings.work_dir)
+        classic = default_build.build_on_default_builder(endpoints, sandbox.settings.work_dir)
         show(classic.result, "\n".join(classic.error))
 
     def current_builders(self) -> frames.Table:
@@ -405,7 +406,7 @@ class Lab:
 
         Cells: 05-21, 05-23.
         """
-        return cross_build.build(self.endpoints, self.settings.work_dir / kind, kind)
+        return cross_build.build_timed(self.endpoints, self.settings.work_dir / kind, kind)
 
     def image_exporter_rewrite(self) -> tuple[CommandResult, list[str]]:
         """`rewrite-timestamp=true` on the image exporter of the engine's own builder, and its error lines.
@@ -449,7 +450,7 @@ class Lab:
 
         Cells: 06-05.
         """
-        return podman_build.build_and_push(self.engine.podman(self.endpoints), self.workdir)
+        return podman_build.build_manifest_and_push(self.engine.podman(self.endpoints), self.workdir)
 
     def push_single_platforms(self) -> list[PushResult]:
         """One single-platform push per platform (`--provenance=false`: one manifest each, no index).

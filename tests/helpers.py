@@ -51,7 +51,7 @@ def sandbox_env(**overrides: str) -> dict[str, str]:
 def whole_lab(endpoints: Endpoints, settings: Settings, tag: str) -> None:
     """Steps 1 to 4 as the notebooks run them; StepFailed when one does not do what the lab says."""
     workdir = dockerfile.write(settings.work_dir).workdir
-    attempt = default_build.build(endpoints, workdir)
+    attempt = default_build.build_on_default_builder(endpoints, workdir)
     if STEP2_ERROR not in attempt.result.stderr:
         raise StepFailed(f"step 2 did not fail as the lab says: {attempt.result.stderr.strip()[-300:]}")
     pushed = multiarch_build.build_and_push(endpoints, workdir, tag=tag)

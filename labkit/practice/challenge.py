@@ -59,7 +59,7 @@ def _variant(registry: Registry, tag: str, platform: str, ref: str) -> tuple[Ste
     return Step(True, what, ""), found
 
 
-def check(address: RegistryAddress) -> list[Step]:
+def check_challenge(address: RegistryAddress) -> list[Step]:
     """Each thing the challenge asks for, done or not, in the order to do them."""
     registry = Registry(address)
     ref = f"{address}/{REPOSITORY}"

@@ -160,7 +160,7 @@ def inspect(found: pushed.Pushed | None, task: Task, wanted: str, registry: Regi
     return Verdict(True, f"It pushed an index of {', '.join(found.platforms())}{extra}.")
 
 
-def check(question: Question, answer: str, endpoints: Endpoints, workdir: Path) -> Verdict:
+def check_command(question: Question, answer: str, endpoints: Endpoints, workdir: Path) -> Verdict:
     """Validate the command, run it on the multiarch engine, read back what it pushed."""
     assert question.task is not None
     task = question.task

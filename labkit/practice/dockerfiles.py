@@ -56,7 +56,7 @@ def problem(text: str, native_stages: bool) -> str:
     return ""
 
 
-def check(question: Question, answer: str, endpoints: Endpoints, workdir: Path) -> Verdict:
+def check_dockerfile(question: Question, answer: str, endpoints: Endpoints, workdir: Path) -> Verdict:
     """Build the Dockerfile for the question's platforms, push it, run each platform's image."""
     assert question.task is not None
     task = question.task

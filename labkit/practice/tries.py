@@ -63,7 +63,7 @@ class Session:
         if self.workspace is None:
             return Verdict(False, "This answer runs on the lab's engine, and none is open here.", usable=False)
         where = self.workspace()
-        check = commands.check if question.kind == "command" else dockerfiles.check
+        check = commands.check_command if question.kind == "command" else dockerfiles.check_dockerfile
         return check(question, given, where.endpoints, where.workdir)
 
     def answer(self, question_id: str, given: object) -> Feedback:

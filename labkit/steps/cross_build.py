@@ -44,7 +44,7 @@ def write(folder: Path, kind: str) -> Path:
     return folder
 
 
-def build(endpoints: Endpoints, folder: Path, kind: str, platforms: tuple[str, ...] = PLATFORMS) -> TimedBuild:
+def build_timed(endpoints: Endpoints, folder: Path, kind: str, platforms: tuple[str, ...] = PLATFORMS) -> TimedBuild:
     """`docker buildx build --no-cache --network none --platform a,b -t REGISTRY/demo:KIND --push .`, timed, then run.
 
     `--no-cache` makes every `RUN` execute on every build; `--network none`: the sandbox's daemons have no bridge.

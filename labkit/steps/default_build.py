@@ -13,7 +13,7 @@ from labkit.steps import inputs
 from labkit.system import binfmt
 
 
-def build(endpoints: Endpoints, workdir: Path, context: str | None = None, platforms: tuple[str, ...] = PLATFORMS,
+def build_on_default_builder(endpoints: Endpoints, workdir: Path, context: str | None = None, platforms: tuple[str, ...] = PLATFORMS,
           tag: str = LOCAL_TAG, legacy: bool = False, options: tuple[str, ...] = ()) -> BuildAttempt:
     """`docker build --platform … -t TAG .` on a context's default builder (`DOCKER_BUILDKIT=0` when legacy).
 

@@ -39,7 +39,7 @@ def facts(podman: Podman, lab_folders: tuple[Path, ...]) -> PodmanFacts:
     )
 
 
-def build_and_push(podman: Podman, workdir: Path, platforms: tuple[str, ...] = PLATFORMS,
+def build_manifest_and_push(podman: Podman, workdir: Path, platforms: tuple[str, ...] = PLATFORMS,
                    repository: str = REPOSITORY, tag: str = TAG) -> IndexMade:
     """`podman build --platform … --manifest localhost/demo:TAG .`, then `podman manifest push --all --rm … docker://…`."""
     platforms = inputs.platforms(platforms)

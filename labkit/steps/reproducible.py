@@ -55,7 +55,7 @@ def image_exporter(endpoints: Endpoints, folder: Path, platforms: tuple[str, ...
     return result, ([] if result.succeeded else error_lines(result.stderr))
 
 
-def build(endpoints: Endpoints, folder: Path, name: str, platforms: tuple[str, ...] = PLATFORMS,
+def build_layout(endpoints: Endpoints, folder: Path, name: str, platforms: tuple[str, ...] = PLATFORMS,
           rewrite_timestamp: bool = True, provenance: bool = False) -> ReproBuild:
     """Prune the builder's cache, then `SOURCE_DATE_EPOCH=0 docker buildx build … --output type=oci,dest=NAME.tar`."""
     write(folder)
@@ -83,10 +83,10 @@ def build_twice(endpoints: Endpoints, folder: Path, names: tuple[str, str], plat
     A layer's tar headers keep file times in whole seconds: without `rewrite-timestamp`, two builds within one second
     could write the same times by chance, so the second then starts in a later second than the first ended.
     """
-    first = build(endpoints, folder, names[0], platforms, rewrite_timestamp, provenance)
+    first = build_layout(endpoints, folder, names[0], platforms, rewrite_timestamp, provenance)
     if not rewrite_timestamp:
         time.sleep(1.0 - time.time() % 1.0)
-    return first, build(endpoints, folder, names[1], platforms, rewrite_timestamp, provenance)
+    return first, build_layout(endpoints, folder, names[1], platforms, rewrite_timestamp, provenance)
 
 
 def push(endpoints: Endpoints, folder: Path, name: str, tag: str = TAG) -> str:

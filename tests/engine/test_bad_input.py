@@ -27,10 +27,10 @@ def _images(lab: Endpoints) -> set[str]:
 def test_bad_platforms_and_tags_change_nothing(lab: Endpoints, workdir: Path) -> None:
     before = _images(lab)
     for call in (
-        lambda: default_build.build(lab, workdir, platforms=("linux/amd64,linux/arm64",)),
-        lambda: default_build.build(lab, workdir, platforms=("linux/arm/v9",)),
-        lambda: default_build.build(lab, workdir, platforms=()),
-        lambda: default_build.build(lab, workdir, tag="Demo:Multi"),
+        lambda: default_build.build_on_default_builder(lab, workdir, platforms=("linux/amd64,linux/arm64",)),
+        lambda: default_build.build_on_default_builder(lab, workdir, platforms=("linux/arm/v9",)),
+        lambda: default_build.build_on_default_builder(lab, workdir, platforms=()),
+        lambda: default_build.build_on_default_builder(lab, workdir, tag="Demo:Multi"),
         lambda: multiarch_build.build_and_push(lab, workdir, tag="bad tag"),
         lambda: multiarch_build.build_and_push(lab, workdir, platforms=("linux/arm/v9",)),
     ):
@@ -41,14 +41,14 @@ def test_bad_platforms_and_tags_change_nothing(lab: Endpoints, workdir: Path) ->
 
 def test_a_missing_folder_or_dockerfile_is_refused(lab: Endpoints, tmp_path: Path) -> None:
     with pytest.raises(LabError, match="does not exist"):
-        default_build.build(lab, tmp_path / "missing")
+        default_build.build_on_default_builder(lab, tmp_path / "missing")
     with pytest.raises(LabError, match="no Dockerfile"):
         multiarch_build.build_and_push(lab, tmp_path)
 
 
 def test_unknown_context_and_builder_names_are_refused(lab: Endpoints, workdir: Path) -> None:
     with pytest.raises(LabError, match="no Docker context called 'nope'") as raised:
-        default_build.build(lab, workdir, context="nope")
+        default_build.build_on_default_builder(lab, workdir, context="nope")
     assert "classic" in raised.value.next_step
     with pytest.raises(LabError, match="no builder called 'nope'") as raised:
         multiarch_build.bootstrap(lab, "nope")

@@ -63,7 +63,7 @@ def test_doctor_predicts_and_the_run_agrees(host: tuple[str, dict[str, str], Set
 
     endpoints = hostmode.HostEngine(settings).endpoints()
     workdir = dockerfile.write(settings.state_dir / "work").workdir
-    attempt = default_build.build(endpoints, workdir)
+    attempt = default_build.build_on_default_builder(endpoints, workdir)
     assert attempt.result.succeeded == (predicted["2"] == "succeeds")
     if engine == "classic":
         assert "Multi-platform build is not supported for the docker driver" in attempt.result.stderr

@@ -160,7 +160,7 @@ STEPS = textwrap.dedent("""
     from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
     lab = engines.choose(Settings.from_env()).endpoints()
     workdir = dockerfile.write(Path(sys.argv[1])).workdir
-    attempt = default_build.build(lab, workdir)
+    attempt = default_build.build_on_default_builder(lab, workdir)
     pushed = multiarch_build.build_and_push(lab, workdir, tag=sys.argv[2])
     index = inspect_index.read_index(lab, REPOSITORY, sys.argv[2])
     print(json.dumps({"step2": [attempt.result.return_code, attempt.result.stderr],

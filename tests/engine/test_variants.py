@@ -73,8 +73,8 @@ def test_load_of_two_platforms_is_refused_on_the_classic_store_and_kept_whole_on
 
 def test_the_emulated_run_step_runs_the_targets_code_and_the_cross_one_the_build_platforms(lab: Endpoints,
                                                                                           tmp_path: Path) -> None:
-    emulated = cross_build.build(lab, tmp_path / "emulated", "emulated")
-    cross = cross_build.build(lab, tmp_path / "cross", "cross")
+    emulated = cross_build.build_timed(lab, tmp_path / "emulated", "emulated")
+    cross = cross_build.build_timed(lab, tmp_path / "cross", "cross")
     assert [run.stdout for run in emulated.runs] == ["x86_64", "aarch64"]
     assert [run.stdout for run in cross.runs] == ["x86_64\nx86_64", "aarch64\nx86_64"]
 

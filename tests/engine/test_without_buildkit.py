@@ -46,7 +46,7 @@ def test_podman_builds_both_platforms_into_an_oci_index_and_touches_nothing_syst
         podman: Podman, lab: Endpoints, context_dir: Path) -> None:
     before = _snapshot()
     tag = f"podman-{uuid.uuid4().hex[:8]}"
-    made = podman_build.build_and_push(podman, context_dir, tag=tag)
+    made = podman_build.build_manifest_and_push(podman, context_dir, tag=tag)
     assert made.succeeded, [c.stderr[-500:] for c in made.commands]
     assert [c.command.split()[:3] for c in made.commands] == [["podman", "build", "--platform"],
                                                              ["podman", "manifest", "push"]]
