@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -117,12 +116,3 @@ def status_rows(overrides: dict[str, str] | None = None) -> dict[str, list[str]]
     assert listed.returncode == 0, listed.stdout + listed.stderr
     rows = [re.split(r"\s{2,}", line.strip()) for line in listed.stdout.splitlines()[2:] if line.strip()]
     return {row[0]: row[1:] for row in rows}
-
-
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(1)
-    raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")

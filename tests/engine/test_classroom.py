@@ -33,8 +33,9 @@ from labkit.docker.endpoints import Endpoints
 from labkit.engines import DAEMONS
 from labkit.settings import Settings
 from labkit.system import processes
-from tests.classroom import ClassLearner, course, labkit_class, learners, log_in, status_rows, wait_until
+from tests.classroom import ClassLearner, course, labkit_class, learners, log_in, status_rows
 from tests.emulation import registered_only
+from tests.helpers import wait_for
 from tests.signals import with_default_signals
 
 LEARNERS = 3
@@ -83,8 +84,8 @@ def _klass() -> Iterator[list[ClassLearner]]:
         assert [one.name for one in members] == [f"mlab-c{index}" for index in range(1, LEARNERS + 1)]
         with concurrent.futures.ThreadPoolExecutor(LEARNERS) as pool:
             assert list(pool.map(lambda one: log_in(found.url, one.name), members)) == [200] * LEARNERS
-        wait_until(lambda: all(row[:2] == ["ready", "up"] for row in status_rows().values()), 600,
-                   "every learner's server and sandbox")
+        wait_for(lambda: all(row[:2] == ["ready", "up"] for row in status_rows().values()), 600,
+                 "every learner's server and sandbox", every=1)
         yield members
     finally:
         labkit_class("down", "--purge")
@@ -169,7 +170,7 @@ def test_a_runaway_build_of_one_learner_leaves_the_others_working(klass: list[Cl
     spinning = subprocess.Popen(with_default_signals(build), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
     try:
-        wait_until(lambda: bool(runaway.docker("classic", "ps", "-q").stdout.strip()), 120, f"{runaway.name}'s runaway container")
+        wait_for(lambda: bool(runaway.docker("classic", "ps", "-q").stdout.strip()), 120, f"{runaway.name}'s runaway container", every=1)
         for learner in others:
             done = learner.docker("multiarch", "run", "--rm", "--platform", "linux/arm64", "busybox", "uname", "-m")
             assert done.returncode == 0 and done.stdout.strip() == "aarch64", done.stdout + done.stderr
@@ -186,7 +187,7 @@ def test_one_learners_down_and_crash_leave_the_others_working(klass: list[ClassL
     holder = processes.owned_pid(rootless.rootlesskit_spec(crashed.settings))
     assert holder is not None
     os.kill(holder, signal.SIGKILL)
-    wait_until(lambda: status_rows()[crashed.name][1] != "up", 60, f"{crashed.name}'s sandbox to show it crashed")
+    wait_for(lambda: status_rows()[crashed.name][1] != "up", 60, f"{crashed.name}'s sandbox to show it crashed", every=1)
     rows = status_rows()
     assert rows[downed.name][1] == "down" and rows[working.name][:2] == ["ready", "up"], rows
     assert working.labkit("status").returncode == 0
@@ -202,7 +203,7 @@ def test_a_stopped_server_stops_its_learners_sandbox(klass: list[ClassLearner]) 
                                      headers={"Authorization": f"token {hub.api_token(found)}"})
     with urllib.request.urlopen(request, timeout=120) as answer:
         assert answer.status in (202, 204)
-    wait_until(lambda: status_rows()[learner.name][:2] == ["stopped", "down"], 120, f"{learner.name}'s sandbox to stop")
+    wait_for(lambda: status_rows()[learner.name][:2] == ["stopped", "down"], 120, f"{learner.name}'s sandbox to stop", every=1)
     assert rootless.namespace_holder(learner.settings) is None
 
 
