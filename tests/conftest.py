@@ -92,11 +92,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(SessionChecks(), CHECKS)
 
 
+ENGINE_FOLDERS = (Path(__file__).parent / "engine", Path(__file__).parent / "browser")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A notebook cell under nbval runs against the sandbox: it carries the `engine` marker too."""
+    """The `engine` marker, by where a test lives: tests/engine and tests/browser run against the real sandbox, and so
+    does every notebook cell under nbval. `make unit` deselects them (`-m "not engine"`); `make test` runs them all."""
     for item in items:
-        if item.path.suffix == ".ipynb":
+        if item.path.suffix == ".ipynb" or any(item.path.is_relative_to(folder) for folder in ENGINE_FOLDERS):
             item.add_marker(pytest.mark.engine)
 
 

@@ -40,8 +40,6 @@ from bench.first import answers, free_port
 from labkit.docker.endpoints import Endpoints
 from tests.signals import with_default_signals
 
-pytestmark = pytest.mark.engine
-
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 SCREENSHOTS = REPO / "build" / "browser"

@@ -18,8 +18,6 @@ from labkit.docker.endpoints import Endpoints
 from tests.browser.test_browser import SCREENSHOTS, _nothing_in_the_way, _run_all_cells, chromium_page
 from tests.classroom import PASSWORD, ClassLearner, course, labkit_class, learners
 
-pytestmark = pytest.mark.engine
-
 
 @pytest.fixture
 def learner(lab: Endpoints) -> Iterator[ClassLearner]:
