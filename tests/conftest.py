@@ -123,6 +123,6 @@ def untouched_before(pytestconfig: pytest.Config) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def lab(settings: Settings, untouched_before: dict[str, str]) -> Iterator[Endpoints]:
+def endpoints(settings: Settings, untouched_before: dict[str, str]) -> Iterator[Endpoints]:
     """The real sandbox, started when needed. A sandbox that cannot start fails the tests; it never skips them."""
     yield engines.choose(settings).up()

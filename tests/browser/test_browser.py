@@ -151,7 +151,7 @@ def chromium_page(profile: Path) -> Iterator[Page]:
             browser.close()
 
 
-def test_notebooks_00_and_04_run_and_render_in_a_real_browser(lab: Endpoints, jupyterlab: JupyterLab, tmp_path: Path) -> None:
+def test_notebooks_00_and_04_run_and_render_in_a_real_browser(endpoints: Endpoints, jupyterlab: JupyterLab, tmp_path: Path) -> None:
     with chromium_page(tmp_path / "chromium-profile") as page:
         page.goto(jupyterlab.page_of("00_start_here.ipynb"))
         notebook = _run_all_cells(page)

@@ -20,7 +20,7 @@ from tests.classroom import PASSWORD, ClassLearner, course, labkit_class, learne
 
 
 @pytest.fixture
-def learner(lab: Endpoints) -> Iterator[ClassLearner]:
+def learner(endpoints: Endpoints) -> Iterator[ClassLearner]:
     try:
         up = labkit_class("up", "--learners", "1")
         assert up.returncode == 0, up.stdout + up.stderr

@@ -18,7 +18,7 @@ INTERRUPTED = [f"tests/engine/test_faults.py::test_an_interrupted_build_leaves_n
                for who in ("terminal", "notebook")]
 
 
-def test_an_interrupted_build_is_interrupted_when_the_run_is_a_background_job(lab: Endpoints) -> None:
+def test_an_interrupted_build_is_interrupted_when_the_run_is_a_background_job(endpoints: Endpoints) -> None:
     # The inner session's options are the test's own: not the outer run's snapshot, nor its PYTEST_ADDOPTS.
     env = {key: value for key, value in os.environ.items() if key not in (untouched.SNAPSHOT_VARIABLE, "PYTEST_ADDOPTS")}
     inner = [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "tests/engine/test_faults.py",

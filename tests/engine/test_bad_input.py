@@ -20,43 +20,43 @@ def workdir(tmp_path: Path) -> Path:
     return dockerfile.write(tmp_path / "work").workdir
 
 
-def _images(lab: Endpoints) -> set[str]:
-    return {tag for image in lab.classic.image.list() for tag in image.repo_tags}
+def _images(endpoints: Endpoints) -> set[str]:
+    return {tag for image in endpoints.classic.image.list() for tag in image.repo_tags}
 
 
-def test_bad_platforms_and_tags_change_nothing(lab: Endpoints, workdir: Path) -> None:
-    before = _images(lab)
+def test_bad_platforms_and_tags_change_nothing(endpoints: Endpoints, workdir: Path) -> None:
+    before = _images(endpoints)
     for call in (
-        lambda: default_build.build_on_default_builder(lab, workdir, platforms=("linux/amd64,linux/arm64",)),
-        lambda: default_build.build_on_default_builder(lab, workdir, platforms=("linux/arm/v9",)),
-        lambda: default_build.build_on_default_builder(lab, workdir, platforms=()),
-        lambda: default_build.build_on_default_builder(lab, workdir, tag="Demo:Multi"),
-        lambda: multiarch_build.build_and_push(lab, workdir, tag="bad tag"),
-        lambda: multiarch_build.build_and_push(lab, workdir, platforms=("linux/arm/v9",)),
+        lambda: default_build.build_on_default_builder(endpoints, workdir, platforms=("linux/amd64,linux/arm64",)),
+        lambda: default_build.build_on_default_builder(endpoints, workdir, platforms=("linux/arm/v9",)),
+        lambda: default_build.build_on_default_builder(endpoints, workdir, platforms=()),
+        lambda: default_build.build_on_default_builder(endpoints, workdir, tag="Demo:Multi"),
+        lambda: multiarch_build.build_and_push(endpoints, workdir, tag="bad tag"),
+        lambda: multiarch_build.build_and_push(endpoints, workdir, platforms=("linux/arm/v9",)),
     ):
         with pytest.raises(LabError):
             call()
-    assert _images(lab) == before
+    assert _images(endpoints) == before
 
 
-def test_a_missing_folder_or_dockerfile_is_refused(lab: Endpoints, tmp_path: Path) -> None:
+def test_a_missing_folder_or_dockerfile_is_refused(endpoints: Endpoints, tmp_path: Path) -> None:
     with pytest.raises(LabError, match="does not exist"):
-        default_build.build_on_default_builder(lab, tmp_path / "missing")
+        default_build.build_on_default_builder(endpoints, tmp_path / "missing")
     with pytest.raises(LabError, match="no Dockerfile"):
-        multiarch_build.build_and_push(lab, tmp_path)
+        multiarch_build.build_and_push(endpoints, tmp_path)
 
 
-def test_unknown_context_and_builder_names_are_refused(lab: Endpoints, workdir: Path) -> None:
+def test_unknown_context_and_builder_names_are_refused(endpoints: Endpoints, workdir: Path) -> None:
     with pytest.raises(LabError, match="no Docker context called 'nope'") as raised:
-        default_build.build_on_default_builder(lab, workdir, context="nope")
+        default_build.build_on_default_builder(endpoints, workdir, context="nope")
     assert "classic" in raised.value.next_step
     with pytest.raises(LabError, match="no builder called 'nope'") as raised:
-        multiarch_build.bootstrap(lab, "nope")
+        multiarch_build.bootstrap(endpoints, "nope")
     assert "multiarch" in raised.value.next_step
 
 
-def test_a_registry_that_does_not_answer_is_named(lab: Endpoints) -> None:
-    silent = replace(lab, registry=RegistryAddress("127.0.0.1", 1))
+def test_a_registry_that_does_not_answer_is_named(endpoints: Endpoints) -> None:
+    silent = replace(endpoints, registry=RegistryAddress("127.0.0.1", 1))
     with pytest.raises(LabError) as raised:
         inspect_index.read_index(silent, "demo", "multi")
     assert "127.0.0.1:1 does not answer" in raised.value.what

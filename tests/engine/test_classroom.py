@@ -66,7 +66,7 @@ def _probe(learner: ClassLearner, host: str, port: int, method: str = "GET", ins
 
 
 @pytest.fixture(scope="module")
-def klass(lab: Endpoints, settings: Settings) -> Iterator[list[ClassLearner]]:
+def klass(endpoints: Endpoints, settings: Settings) -> Iterator[list[ClassLearner]]:
     """Three learners of a class, each logged in through the hub with their server and sandbox up. The class starts
     from a machine where root never ran `labkit up`: no QEMU entry of the lab's registered (`class up` registers them
     all, and the learners' whole lab proves it)."""

@@ -25,12 +25,12 @@ def _qemu_row() -> str:
     return next(line for line in status.stdout.splitlines() if line.startswith("qemu "))
 
 
-def test_root_up_registers_every_emulator_when_only_the_other_one_is_there(lab: Endpoints, settings: Settings) -> None:
+def test_root_up_registers_every_emulator_when_only_the_other_one_is_there(endpoints: Endpoints, settings: Settings) -> None:
     other = the_other_emulator(settings)  # registered as binfmt-support does (P and F), not as the lab does (P, O, F)
     with registered_only(settings, keep=[other], replace={other: "PF"}) as removed:
         assert removed, "the machine had no emulator to remove: nothing was tested"
         assert " missing " in _qemu_row()
-        assert all(not multiarch_build.run_image(lab, BASE, platform, ("uname", "-m")).succeeded
+        assert all(not multiarch_build.run_image(endpoints, BASE, platform, ("uname", "-m")).succeeded
                    for platform, name in emulators.needed(settings) if name in removed)
         up = run_labkit("up")
         assert up.returncode == 0, up.stdout + up.stderr
@@ -41,13 +41,13 @@ def test_root_up_registers_every_emulator_when_only_the_other_one_is_there(lab: 
         kept = binfmt.entry(other)
         assert kept is not None and kept.flags == "PF", "up replaced an entry it did not make"
         for platform, _ in needed:
-            ran = multiarch_build.run_image(lab, BASE, platform, ("uname", "-m"))
+            ran = multiarch_build.run_image(endpoints, BASE, platform, ("uname", "-m"))
             assert ran.succeeded, f"{platform}: {ran.stderr}"
         again = run_labkit("up")
         assert again.returncode == 0 and "binfmt_misc" not in again.stderr, again.stderr
 
 
-def test_status_and_the_doctor_name_a_missing_emulator_and_what_adds_it(lab: Endpoints, settings: Settings) -> None:
+def test_status_and_the_doctor_name_a_missing_emulator_and_what_adds_it(endpoints: Endpoints, settings: Settings) -> None:
     with registered_only(settings, keep=[name for _, name in emulators.needed(settings) if name != "qemu-s390x"]):
         assert "qemu-s390x missing (linux/s390x)" in _qemu_row()
         doctor = run_labkit("doctor")

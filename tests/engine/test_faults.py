@@ -38,9 +38,9 @@ from tests.helpers import (
 
 
 @pytest.fixture()
-def healthy(lab: Endpoints, settings: Settings) -> Iterator[Endpoints]:
+def healthy(endpoints: Endpoints, settings: Settings) -> Iterator[Endpoints]:
     """The sandbox, healthy before the fault and made healthy again after it (whatever the test did)."""
-    yield lab
+    yield endpoints
     engines.choose(settings).up()
 
 

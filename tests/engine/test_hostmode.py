@@ -33,7 +33,7 @@ def _env(settings: Settings, engine: str, state: Path) -> dict[str, str]:
 
 
 @pytest.fixture(params=sorted(ENGINES))
-def host(request: pytest.FixtureRequest, lab: Endpoints, settings: Settings,
+def host(request: pytest.FixtureRequest, endpoints: Endpoints, settings: Settings,
          tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Settings]]:
     engine = str(request.param)
     env = _env(settings, engine, tmp_path / "state")
@@ -43,8 +43,8 @@ def host(request: pytest.FixtureRequest, lab: Endpoints, settings: Settings,
     assert run_labkit("down", env=env).returncode == 0
 
 
-def _engine_leftovers(lab: Endpoints, engine: str, name: str) -> list[str]:
-    client = lab.client(engine)
+def _engine_leftovers(endpoints: Endpoints, engine: str, name: str) -> list[str]:
+    client = endpoints.client(engine)
     containers = [c.name for c in client.container.list(all=True)
                   if c.name.startswith("buildx_buildkit_") or hostmode.LABEL in (c.config.labels or {})]
     volumes = [v.name for v in client.volume.list() if v.name.startswith("buildx_buildkit_")]
@@ -89,15 +89,15 @@ def test_step_3_says_which_builder_ran_and_why(host: tuple[str, dict[str, str], 
         assert report.platforms() == ["linux/amd64", "linux/arm64"]
 
 
-def test_down_leaves_nothing_of_its_own_on_the_engine(lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
+def test_down_leaves_nothing_of_its_own_on_the_engine(endpoints: Endpoints, settings: Settings, tmp_path: Path) -> None:
     for engine in ENGINES:
         env = _env(settings, engine, tmp_path / engine)
         assert run_labkit("up", env=env).returncode == 0
         multiarch_build.prepare_builder(hostmode.HostEngine(Settings.from_env(env)).endpoints())
-        assert _engine_leftovers(lab, engine, f"host-{engine}"), "up created a registry container"
+        assert _engine_leftovers(endpoints, engine, f"host-{engine}"), "up created a registry container"
         result = run_labkit("down", env=env)
         assert result.returncode == 0, result.stderr
-        assert _engine_leftovers(lab, engine, f"host-{engine}") == []
+        assert _engine_leftovers(endpoints, engine, f"host-{engine}") == []
         assert not (tmp_path / engine / "host").exists()
 
 
@@ -109,8 +109,8 @@ def test_no_engine_answering_is_a_clear_error(settings: Settings, tmp_path: Path
     assert "Traceback" not in result.stderr
 
 
-def test_a_buildkit_archive_is_loaded_for_air_gapped_machines(lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
-    client = lab.client("classic")
+def test_a_buildkit_archive_is_loaded_for_air_gapped_machines(endpoints: Endpoints, settings: Settings, tmp_path: Path) -> None:
+    client = endpoints.client("classic")
     client.image.pull("busybox", quiet=True)
     client.image.tag("busybox", BUILDKIT_IMAGE)
     archive = tmp_path / "buildkit.tar"

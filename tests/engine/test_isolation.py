@@ -26,24 +26,24 @@ from tests.engine.test_hostmode import _env
 from tests.helpers import labkit_argv, run_labkit, sandbox_env
 
 
-def test_daemon_sockets_are_not_world_writable(lab: Endpoints, settings: Settings) -> None:
+def test_daemon_sockets_are_not_world_writable(endpoints: Endpoints, settings: Settings) -> None:
     assert stat.S_IMODE(settings.run_dir.stat().st_mode) & 0o077 == 0
     sockets = [p for p in settings.run_dir.rglob("*") if stat.S_ISSOCK(p.lstat().st_mode)]
     assert any(p.name == "classic.sock" for p in sockets) and any(p.name == "multiarch.sock" for p in sockets)
     assert [str(p) for p in sockets if p.lstat().st_mode & 0o002] == []
 
 
-def test_containers_the_steps_run_have_no_network_and_no_privilege(lab: Endpoints) -> None:
-    result = multiarch_build.run_image(lab, "busybox", "linux/amd64", ("cat", "/proc/self/status"))
+def test_containers_the_steps_run_have_no_network_and_no_privilege(endpoints: Endpoints) -> None:
+    result = multiarch_build.run_image(endpoints, "busybox", "linux/amd64", ("cat", "/proc/self/status"))
     assert "--network none" in result.command and "--privileged" not in result.command
     cap_eff = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("CapEff"))
     assert int(cap_eff, 16) != (1 << 41) - 1  # not the full capability set of a privileged container
-    links = multiarch_build.run_image(lab, "busybox", "linux/amd64", ("ip", "-o", "link")).stdout.splitlines()
+    links = multiarch_build.run_image(endpoints, "busybox", "linux/amd64", ("ip", "-o", "link")).stdout.splitlines()
     assert [line.split(": ")[1] for line in links] == ["lo"]
 
 
-def _inventory(lab: Endpoints, context: str) -> dict[str, set[str]]:
-    client = lab.client(context)
+def _inventory(endpoints: Endpoints, context: str) -> dict[str, set[str]]:
+    client = endpoints.client(context)
     return {
         "containers": {f"{c.id} {c.name} {c.state.status}" for c in client.container.list(all=True)},
         "images": {image.id for image in client.image.list()},
@@ -87,11 +87,11 @@ def _assert_registry_on_loopback_only(client: DockerClient, registry: Container,
     assert _listeners(tcp_tables, port) == ["127.0.0.1"]
 
 
-def test_host_mode_leaves_the_learners_engine_as_it_was(lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
+def test_host_mode_leaves_the_learners_engine_as_it_was(endpoints: Endpoints, settings: Settings, tmp_path: Path) -> None:
     env = _env(settings, "multiarch", tmp_path / "state")
-    lab.multiarch.run("busybox", ["true"], name="learners-own", networks=["none"])  # something of the learner's
+    endpoints.multiarch.run("busybox", ["true"], name="learners-own", networks=["none"])  # something of the learner's
     try:
-        before = _inventory(lab, "multiarch")
+        before = _inventory(endpoints, "multiarch")
         up = run_labkit("up", env=env)
         assert up.returncode == 0, up.stderr
         ends = hostmode.HostEngine(Settings.from_env(env)).endpoints()
@@ -105,20 +105,20 @@ def test_host_mode_leaves_the_learners_engine_as_it_was(lab: Endpoints, settings
         multiarch_build.prepare_builder(ends)
         down = run_labkit("down", env=env)
         assert down.returncode == 0, down.stderr
-        after = _inventory(lab, "multiarch")
+        after = _inventory(endpoints, "multiarch")
         assert after["containers"] == before["containers"]
         assert after["volumes"] == before["volumes"] and after["networks"] == before["networks"]
         assert before["images"] <= after["images"]  # registry:2 may have been pulled; nothing of the learner's went
     finally:
-        lab.multiarch.container.remove("learners-own", force=True)
+        endpoints.multiarch.container.remove("learners-own", force=True)
 
 
 def test_host_mode_on_an_engine_with_a_bridge_publishes_the_registry_on_loopback_only(
-        lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
+        endpoints: Endpoints, settings: Settings, tmp_path: Path) -> None:
     archive = tmp_path / "registry.tar"
-    had_registry_image = lab.classic.image.exists(hostmode.REGISTRY_IMAGE)
-    lab.classic.image.pull(hostmode.REGISTRY_IMAGE, quiet=True)  # from the sandbox's mirror (the lab's registry:2)
-    lab.classic.image.save(hostmode.REGISTRY_IMAGE, output=archive)
+    had_registry_image = endpoints.classic.image.exists(hostmode.REGISTRY_IMAGE)
+    endpoints.classic.image.pull(hostmode.REGISTRY_IMAGE, quiet=True)  # from the sandbox's mirror (the lab's registry:2)
+    endpoints.classic.image.save(hostmode.REGISTRY_IMAGE, output=archive)
     with bridged_engine(settings) as engine:
         assert os.readlink(engine.netns) != os.readlink("/proc/self/ns/net"), "the daemon must have its own network"
         client = engine.client()
@@ -144,7 +144,7 @@ def test_host_mode_on_an_engine_with_a_bridge_publishes_the_registry_on_loopback
         assert down.returncode == 0, down.stdout + down.stderr
         assert client.container.list(all=True) == []
     if not had_registry_image:
-        lab.classic.image.remove(hostmode.REGISTRY_IMAGE)
+        endpoints.classic.image.remove(hostmode.REGISTRY_IMAGE)
 
 
 SENTINEL_CONFIG = {"currentContext": "sentinel-the-lab-must-not-use", "auths": {"sentinel.invalid": {}},
@@ -169,7 +169,7 @@ STEPS = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("docker_host", ["tcp://127.0.0.1:9", "unix:///nonexistent.sock"], ids=["tcp", "unix"])
-def test_docker_host_and_docker_config_are_ignored(lab: Endpoints, settings: Settings, tmp_path: Path,
+def test_docker_host_and_docker_config_are_ignored(endpoints: Endpoints, settings: Settings, tmp_path: Path,
                                                     docker_host: str) -> None:
     """In sandbox mode, the user's DOCKER_HOST (pointing where nothing answers) and DOCKER_CONFIG (a sentinel
     folder) change nothing: up, status and the four steps all work, and the sentinel folder is as it was."""

@@ -140,7 +140,7 @@ class NbvalRun:
 
 
 @pytest.fixture(scope="module")
-def nbval_run(lab: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> NbvalRun:
+def nbval_run(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> NbvalRun:
     """Write every copy into one folder and run nbval over all of them at once (one pytest start, one kernel per copy)."""
     folder = tmp_path_factory.mktemp("nbval-copies")
     mutated: dict[str, list[tuple[str, dict[int, Mutation]]]] = {}
@@ -198,7 +198,7 @@ def test_a_lab_error_fails_nbval_in_a_checked_cell_and_in_an_ignored_one(nbval_r
         assert "Traceback (most recent call last)" not in text and ".py" not in text
 
 
-def test_a_lab_error_shows_the_learner_two_lines_and_no_traceback(lab: Endpoints, tmp_path: Path) -> None:
+def test_a_lab_error_shows_the_learner_two_lines_and_no_traceback(endpoints: Endpoints, tmp_path: Path) -> None:
     copy, _ = _with_lab_errors(tmp_path)
     notebook = nbformat.read(copy, as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,

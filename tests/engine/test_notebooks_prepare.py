@@ -16,8 +16,8 @@ def _execute(name: str) -> str:
     return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
 
 
-def test_notebook_04_builds_and_pushes_the_image_when_it_is_missing(lab: Endpoints, settings: Settings) -> None:
-    registry = Registry(lab.registry)
+def test_notebook_04_builds_and_pushes_the_image_when_it_is_missing(endpoints: Endpoints, settings: Settings) -> None:
+    registry = Registry(endpoints.registry)
     served = registry.get_manifest(REPOSITORY, TAG)
     if served is not None:
         registry.delete_manifest(REPOSITORY, served.digest)
@@ -30,11 +30,11 @@ def test_notebook_04_builds_and_pushes_the_image_when_it_is_missing(lab: Endpoin
     assert "[OK] Verified:" in printed
 
 
-def test_notebook_02_runs_twice_in_a_row(lab: Endpoints) -> None:
+def test_notebook_02_runs_twice_in_a_row(endpoints: Endpoints) -> None:
     for _ in range(2):
         assert "[OK] Verified:" in _execute("02_the_build_that_fails.ipynb")
 
 
-def test_notebook_06_runs_twice_in_a_row(lab: Endpoints) -> None:
+def test_notebook_06_runs_twice_in_a_row(endpoints: Endpoints) -> None:
     for _ in range(2):
         assert "[OK] Verified: the same layers in all" in _execute("06_without_buildkit.ipynb")

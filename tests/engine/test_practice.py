@@ -34,9 +34,9 @@ WRONG = {
 
 
 @pytest.fixture(scope="module")
-def session(lab: Endpoints, settings: Settings) -> Session:
+def session(endpoints: Endpoints, settings: Settings) -> Session:
     dockerfile.write(settings.work_dir)
-    return Session(lambda: Workspace(lab, settings.work_dir))
+    return Session(lambda: Workspace(endpoints, settings.work_dir))
 
 
 def test_every_engine_checked_question_has_a_wrong_answer_here() -> None:

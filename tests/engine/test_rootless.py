@@ -66,7 +66,7 @@ class Prepared:
 
 
 @pytest.fixture(scope="module")
-def prepared(lab: Endpoints, settings: Settings) -> Iterator[Prepared]:
+def prepared(endpoints: Endpoints, settings: Settings) -> Iterator[Prepared]:
     """Two learners, prepared by `labkit prepare-host` (the first by name, the second through its group), each with a
     Python and a seeded cache. Whatever the tests do, both labs are down at the end."""
     scratch = Path(tempfile.mkdtemp(prefix="mlab-learners-"))
@@ -275,7 +275,7 @@ def test_a_killed_rootlesskit_is_restarted_by_up_with_every_service(learner: Lea
     assert up.returncode == 0, up.stdout + up.stderr
     after = {name: _pid_of(settings, name) for name in before}
     assert all(after[name] != before[name] for name in before), (before, after)
-    assert {name: state for name, state in _status(learner).items() if name in sandbox.SERVICES} == \
+    assert {name: state for name, state in _status(learner).items() if name in sandbox.SERVICES} ==\
         dict.fromkeys(sandbox.SERVICES, "running")
     steps = learner.run([str(learner.python), "-c", STEPS, str(settings.state_dir / "test-work"), "after-rootlesskit"])
     assert steps.returncode == 0 and json.loads(steps.stdout.splitlines()[-1])["step4"] == list(PLATFORMS), steps.stderr

@@ -23,15 +23,15 @@ def context_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_classic_daemon_uses_the_classic_store_and_multiarch_the_containerd_store(lab: Endpoints) -> None:
-    assert lab.classic.info().driver == "overlay2"
-    status = {str(pair[0]): str(pair[1]) for pair in lab.multiarch.info().driver_status or []}
+def test_classic_daemon_uses_the_classic_store_and_multiarch_the_containerd_store(endpoints: Endpoints) -> None:
+    assert endpoints.classic.info().driver == "overlay2"
+    status = {str(pair[0]): str(pair[1]) for pair in endpoints.multiarch.info().driver_status or []}
     assert status.get("driver-type") == "io.containerd.snapshotter.v1"
 
 
-def test_classic_daemon_refuses_a_two_platform_build(lab: Endpoints, context_dir: Path) -> None:
+def test_classic_daemon_refuses_a_two_platform_build(endpoints: Endpoints, context_dir: Path) -> None:
     with pytest.raises(DockerException) as raised:
-        logs = lab.classic.buildx.build(context_dir, platforms=list(PLATFORMS), tags=[LOCAL_TAG], stream_logs=True)
+        logs = endpoints.classic.buildx.build(context_dir, platforms=list(PLATFORMS), tags=[LOCAL_TAG], stream_logs=True)
         assert isinstance(logs, Iterator)
         for _ in logs:
             pass
@@ -39,20 +39,20 @@ def test_classic_daemon_refuses_a_two_platform_build(lab: Endpoints, context_dir
     assert STEP2_ERROR in (raised.value.stderr or "")
 
 
-def test_multiarch_builds_both_platforms_and_pushes_an_oci_index(lab: Endpoints, context_dir: Path) -> None:
-    image_ref = f"{lab.registry}/test-{uuid.uuid4().hex[:8]}:multi"
-    lab.multiarch.buildx.build(context_dir, platforms=list(PLATFORMS), tags=[image_ref], push=True, progress=False)
-    index = lab.multiarch.buildx.imagetools.inspect(image_ref)
+def test_multiarch_builds_both_platforms_and_pushes_an_oci_index(endpoints: Endpoints, context_dir: Path) -> None:
+    image_ref = f"{endpoints.registry}/test-{uuid.uuid4().hex[:8]}:multi"
+    endpoints.multiarch.buildx.build(context_dir, platforms=list(PLATFORMS), tags=[image_ref], push=True, progress=False)
+    index = endpoints.multiarch.buildx.imagetools.inspect(image_ref)
     assert index.media_type == media.INDEX
     platforms = {f"{m.platform.os}/{m.platform.architecture}" for m in index.manifests or [] if m.platform}
     assert set(PLATFORMS) <= platforms
 
 
-def test_from_busybox_resolves_from_the_local_mirror(lab: Endpoints, settings: Settings) -> None:
+def test_from_busybox_resolves_from_the_local_mirror(endpoints: Endpoints, settings: Settings) -> None:
     served = Registry(settings.registry).get_manifest(BASE_REPOSITORY, BASE_TAG)
     assert served is not None and served.media_type == media.INDEX
-    lab.classic.image.pull("busybox", quiet=True)
-    assert served.digest in lab.classic.image.inspect("busybox").repo_digests[0]
+    endpoints.classic.image.pull("busybox", quiet=True)
+    assert served.digest in endpoints.classic.image.inspect("busybox").repo_digests[0]
 
 
 def test_base_image_covers_every_debian_platform(settings: Settings) -> None:
@@ -62,12 +62,12 @@ def test_base_image_covers_every_debian_platform(settings: Settings) -> None:
     assert {"amd64", "arm64", "arm", "386", "ppc64le", "riscv64", "s390x"} <= platforms
 
 
-def test_arm64_container_runs_under_qemu(lab: Endpoints) -> None:
-    output = lab.multiarch.run("busybox", ["uname", "-m"], platform="linux/arm64", networks=["none"], remove=True)
+def test_arm64_container_runs_under_qemu(endpoints: Endpoints) -> None:
+    output = endpoints.multiarch.run("busybox", ["uname", "-m"], platform="linux/arm64", networks=["none"], remove=True)
     assert output == "aarch64"
 
 
-def test_base_image_is_reproducible(lab: Endpoints, settings: Settings) -> None:
+def test_base_image_is_reproducible(endpoints: Endpoints, settings: Settings) -> None:
     record = packages.read_record(settings)
     first, second = base_image.build(settings, record), base_image.build(settings, record)
     assert first.index.digest == second.index.digest

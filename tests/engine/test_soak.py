@@ -42,7 +42,7 @@ class ErasesEarlierBlobs(Soak):
     (WrongCheck, 1, "injected=1 recovered=0 failed=1 lost=0 leftover=0"),
     (ErasesEarlierBlobs, 2, "injected=2 recovered=2 failed=0 lost=1 leftover=0"),
 ])
-def test_the_soak_counts_what_went_wrong_and_fails(soak_class: type[Soak], rounds: int, expected: str, lab: Endpoints,
+def test_the_soak_counts_what_went_wrong_and_fails(soak_class: type[Soak], rounds: int, expected: str, endpoints: Endpoints,
                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     exit_code = run(soak_class(tmp_path / "soak", port=5093), rounds=rounds, seed=1)
     last = capsys.readouterr().out.strip().splitlines()[-1]

@@ -28,8 +28,8 @@ SYSTEM_PATHS = (Path("/etc/containers"), Path("/var/lib/containers"), Path("/var
 
 
 @pytest.fixture(scope="module")
-def podman(settings: Settings, lab: Endpoints) -> Podman:
-    return engines.choose(settings).podman(lab)
+def podman(settings: Settings, endpoints: Endpoints) -> Podman:
+    return engines.choose(settings).podman(endpoints)
 
 
 @pytest.fixture()
@@ -43,7 +43,7 @@ def _snapshot() -> dict[str, str]:
 
 
 def test_podman_builds_both_platforms_into_an_oci_index_and_touches_nothing_system_wide(
-        podman: Podman, lab: Endpoints, context_dir: Path) -> None:
+        podman: Podman, endpoints: Endpoints, context_dir: Path) -> None:
     before = _snapshot()
     tag = f"podman-{uuid.uuid4().hex[:8]}"
     made = podman_build.build_manifest_and_push(podman, context_dir, tag=tag)
@@ -51,7 +51,7 @@ def test_podman_builds_both_platforms_into_an_oci_index_and_touches_nothing_syst
     assert [c.command.split()[:3] for c in made.commands] == [["podman", "build", "--platform"],
                                                              ["podman", "manifest", "push"]]
     assert made.media_type == media.INDEX
-    report = inspect_index.read_index(lab, "demo", tag)
+    report = inspect_index.read_index(endpoints, "demo", tag)
     assert sorted(report.platforms()) == ["linux/amd64", "linux/arm64/v8"]
     assert report.platforms("attestation") == []
     assert all(e.layers and e.config.media_type == media.CONFIG for e in report.entries)
@@ -73,26 +73,26 @@ def test_podman_uses_only_the_labs_folders_and_the_labs_mirror(podman: Podman, s
     assert any(cache.glob("blob-info-cache-*")), "the cache root podman keeps in /var/lib/containers is the lab's"
 
 
-def test_a_second_provisioning_changes_nothing(podman: Podman, settings: Settings, lab: Endpoints) -> None:
+def test_a_second_provisioning_changes_nothing(podman: Podman, settings: Settings, endpoints: Endpoints) -> None:
     state = podman_provision.state_dir(settings)
     files = [state / name for name in ("podman", "containers.conf", "storage.conf", "registries.conf")]
     before = [path.stat().st_mtime_ns for path in files]
-    assert engines.choose(settings).podman(lab) == podman
+    assert engines.choose(settings).podman(endpoints) == podman
     assert [path.stat().st_mtime_ns for path in files] == before
 
 
-def test_imagetools_create_and_docker_manifest_join_single_platform_pushes(lab: Endpoints, context_dir: Path) -> None:
+def test_imagetools_create_and_docker_manifest_join_single_platform_pushes(endpoints: Endpoints, context_dir: Path) -> None:
     repository = f"test-{uuid.uuid4().hex[:8]}"
-    pushed = assemble_index.push_single_platforms(lab, context_dir, repository=repository)
+    pushed = assemble_index.push_single_platforms(endpoints, context_dir, repository=repository)
     assert [p.media_type for p in pushed] == [media.DOCKER_MANIFEST] * len(PLATFORMS)
-    for made in (assemble_index.imagetools_create(lab, repository=repository),
-                 assemble_index.manifest_create(lab, repository=repository)):
+    for made in (assemble_index.imagetools_create(endpoints, repository=repository),
+                 assemble_index.manifest_create(endpoints, repository=repository)):
         assert made.succeeded, [c.stderr[-500:] for c in made.commands]
         assert made.media_type == media.DOCKER_LIST
         tag = made.image_ref.rsplit(":", 1)[1]
-        report = inspect_index.read_index(lab, repository, tag)
+        report = inspect_index.read_index(endpoints, repository, tag)
         assert report.platforms() == list(PLATFORMS)
         by_platform = {p.result.command.split()[4]: p.digest for p in pushed}
         assert {e.platform: e.manifest.digest for e in report.entries} == by_platform
-    assert not assemble_index.local_list(lab, f"{lab.registry}/{repository}:manifest").exists(), "--purge removed it"
-    assert Registry(lab.registry).get_manifest(repository, "manifest") is not None
+    assert not assemble_index.local_list(endpoints, f"{endpoints.registry}/{repository}:manifest").exists(), "--purge removed it"
+    assert Registry(endpoints.registry).get_manifest(repository, "manifest") is not None

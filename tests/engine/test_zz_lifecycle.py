@@ -23,14 +23,14 @@ def _pids(settings: Settings) -> dict[str, int | None]:
     return {name: processes.owned_pid(sandbox.spec_of(settings, name)) for name in sandbox.SERVICES}
 
 
-def test_every_lab_socket_listens_on_loopback(lab: Endpoints, settings: Settings) -> None:
+def test_every_lab_socket_listens_on_loopback(endpoints: Endpoints, settings: Settings) -> None:
     pids = [p.pid for p in inventory.lab_processes(settings)]
     found = inventory.listening_sockets(pids)
     assert found, "the registry should be listening"
     assert [(pid, s.address, s.port) for pid, s in found if not s.is_loopback] == []
 
 
-def test_second_up_changes_nothing(lab: Endpoints, settings: Settings) -> None:
+def test_second_up_changes_nothing(endpoints: Endpoints, settings: Settings) -> None:
     before = _pids(settings)
     configs = {p: p.read_text() for p in settings.state_dir.glob("*/*.json")}
     result = labkit("up")
@@ -39,14 +39,14 @@ def test_second_up_changes_nothing(lab: Endpoints, settings: Settings) -> None:
     assert {p: p.read_text() for p in settings.state_dir.glob("*/*.json")} == configs
 
 
-def test_status_reports_every_service_running(lab: Endpoints) -> None:
+def test_status_reports_every_service_running(endpoints: Endpoints) -> None:
     result = labkit("status")
     assert result.returncode == 0, result.stdout + result.stderr
     for service in ("registry", "classic", "multiarch"):
         assert any(line.split()[:2] == [service, "running"] for line in result.stdout.splitlines())
 
 
-def test_down_leaves_no_process_and_up_recovers(lab: Endpoints, settings: Settings) -> None:
+def test_down_leaves_no_process_and_up_recovers(endpoints: Endpoints, settings: Settings) -> None:
     result = labkit("down")
     assert result.returncode == 0, result.stderr
     assert inventory.lab_processes(settings) == []
@@ -57,11 +57,11 @@ def test_down_leaves_no_process_and_up_recovers(lab: Endpoints, settings: Settin
     assert engines.choose(settings).is_up()
 
 
-def test_user_docker_folders_are_untouched(lab: Endpoints, untouched_before: dict[str, str]) -> None:
+def test_user_docker_folders_are_untouched(endpoints: Endpoints, untouched_before: dict[str, str]) -> None:
     assert {str(path): tree_hash(path) for path in WATCHED} == untouched_before
 
 
-def test_a_busy_registry_port_is_named_with_the_setting_to_change(lab: Endpoints, settings: Settings, tmp_path: Path) -> None:
+def test_a_busy_registry_port_is_named_with_the_setting_to_change(endpoints: Endpoints, settings: Settings, tmp_path: Path) -> None:
     with socket.socket() as other_program:
         other_program.bind(("127.0.0.1", 0))
         other_program.listen()
@@ -76,7 +76,7 @@ def test_a_busy_registry_port_is_named_with_the_setting_to_change(lab: Endpoints
     assert not (tmp_path / "state" / "classic" / "pid").exists()
 
 
-def test_doctor_reports_what_was_fetched_and_predicts_the_sandbox(lab: Endpoints) -> None:
+def test_doctor_reports_what_was_fetched_and_predicts_the_sandbox(endpoints: Endpoints) -> None:
     result = labkit("doctor", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -86,7 +86,7 @@ def test_doctor_reports_what_was_fetched_and_predicts_the_sandbox(lab: Endpoints
     assert {p["step"][0]: p["outcome"] for p in report["predictions"]}["2"] == "fails"
 
 
-def test_a_second_fetch_downloads_nothing(lab: Endpoints) -> None:
+def test_a_second_fetch_downloads_nothing(endpoints: Endpoints) -> None:
     env = {**os.environ, "LABKIT_DEBIAN_MIRROR": "http://127.0.0.1:9/debian"}  # nothing answers there
     result = labkit("fetch", env=env, timeout=120)
     assert result.returncode == 0, result.stderr
