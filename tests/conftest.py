@@ -98,10 +98,12 @@ ENGINE_FOLDERS = (Path(__file__).parent / "engine", Path(__file__).parent / "bro
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The `engine` marker, by where a test lives: tests/engine and tests/browser run against the real sandbox, and so
-    does every notebook cell under nbval. `make unit` deselects them (`-m "not engine"`); `make test` runs them all."""
+    does every notebook cell under nbval. `make unit` deselects them (`-m "not engine"`); `make test` runs them all.
+    Tests marked `last` run after all the others, notebooks included."""
     for item in items:
         if item.path.suffix == ".ipynb" or any(item.path.is_relative_to(folder) for folder in ENGINE_FOLDERS):
             item.add_marker(pytest.mark.engine)
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)  # stable: the rest keep their order
 
 
 def _checks(config: pytest.Config) -> SessionChecks:

@@ -1,6 +1,7 @@
 """up is idempotent, everything listens on loopback, down leaves nothing, the user's Docker setup is untouched.
 
-Runs after the other engine tests (file order); it ends with the sandbox up again.
+Marked `last`: the session runs these after every other test, notebooks included, whatever the files' order; they
+end with the sandbox up again.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
+
 from labkit import engines
 from labkit.docker.endpoints import Endpoints
 from labkit.engines import DAEMONS, sandbox
@@ -17,6 +20,8 @@ from labkit.settings import Settings
 from labkit.system import inventory, mounts, processes
 from tests.conftest import WATCHED, tree_hash
 from tests.helpers import run_labkit as labkit
+
+pytestmark = pytest.mark.last
 
 
 def _pids(settings: Settings) -> dict[str, int | None]:
