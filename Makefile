@@ -133,7 +133,7 @@ lint: setup
 # included); the pytest session fails when they differ from it at the end.
 UNTOUCHED := build/untouched-before.json
 test:
-	$(PYTHON) -m tests.untouched $(UNTOUCHED)
+	$(PYTHON) -m tests.support.untouched $(UNTOUCHED)
 	$(MAKE) --no-print-directory setup chromium lint
 	$(BIN)/labkit up
 	LABKIT_TEST_UNTOUCHED=$(UNTOUCHED) $(BIN)/pytest -q -p no:cacheprovider tests notebooks $(NBVAL)

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from labkit.settings import euid
-from tests.classroom import ClassLearner, course, labkit_class, learners, log_in
+from tests.support.classes import ClassLearner, course, labkit_class, learners, log_in
 
 ENV = {"LABKIT_CLASS_PORT": "8020", "LABKIT_CLASS_PREFIX": "mlab-b", "LABKIT_CLASS_DIR": "/tmp/mlab-class-bench"}
 PROBES = """

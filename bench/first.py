@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from tests.signals import with_default_signals
+from tests.support.signals import with_default_signals
 
 REPO = Path(__file__).resolve().parent.parent
 NAME = os.environ.get("BENCH_NAME", "first")

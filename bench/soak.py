@@ -34,7 +34,7 @@ from labkit.experiment import REPOSITORY
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.system import inventory, mounts, processes
-from tests.helpers import (
+from tests.support.runs import (
     SlowBuild,
     StepFailed,
     build_outcome,

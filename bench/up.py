@@ -21,8 +21,8 @@ from pathlib import Path
 
 from labkit.settings import Settings, euid
 from labkit.system import inventory, processes
-from tests.helpers import run_labkit
-from tests.learners import make_learner, seed_cache
+from tests.support.learners import make_learner, seed_cache
+from tests.support.runs import run_labkit
 
 BENCH_USER = "mlab-bench"
 

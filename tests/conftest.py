@@ -22,7 +22,7 @@ import pytest
 from labkit import engines
 from labkit.docker.endpoints import Endpoints
 from labkit.settings import Settings
-from tests import untouched
+from tests.support import untouched
 
 DATA = Path(__file__).parent / "data"
 WATCHED = untouched.WATCHED
@@ -41,7 +41,7 @@ class SessionChecks:
         source = os.environ.get(untouched.SNAPSHOT_VARIABLE, "")
         if source and not Path(source).is_file():
             raise pytest.UsageError(f"{untouched.SNAPSHOT_VARIABLE}={source} names no snapshot file; "
-                                    "`make test` writes it with `python3 -m tests.untouched FILE` before `labkit up`.")
+                                    "`make test` writes it with `python3 -m tests.support.untouched FILE` before `labkit up`.")
         self.baseline_source = source or "the start of the session"
         self.baseline = untouched.read(Path(source)) if source else untouched.take()
         self.not_run: list[str] = []

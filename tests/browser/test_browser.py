@@ -38,7 +38,7 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from bench.first import answers, free_port
 from labkit.docker.endpoints import Endpoints
-from tests.signals import with_default_signals
+from tests.support.signals import with_default_signals
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"

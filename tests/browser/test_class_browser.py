@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from labkit.docker.endpoints import Endpoints
 from tests.browser.test_browser import SCREENSHOTS, _nothing_in_the_way, _run_all_cells, chromium_page
-from tests.classroom import PASSWORD, ClassLearner, course, labkit_class, learners
+from tests.support.classes import PASSWORD, ClassLearner, course, labkit_class, learners
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from labkit.docker.endpoints import Endpoints
-from tests import untouched
-from tests.signals import background_job
+from tests.support import untouched
+from tests.support.signals import background_job
 
 REPO = Path(__file__).resolve().parents[2]
 INTERRUPTED = [f"tests/engine/test_faults.py::test_an_interrupted_build_leaves_nothing_half_made[{who}]"

@@ -12,7 +12,7 @@ from labkit.errors import LabError
 from labkit.oci.registry import Registry
 from labkit.settings import RegistryAddress
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
-from tests.helpers import run_labkit
+from tests.support.runs import run_labkit
 
 
 @pytest.fixture()

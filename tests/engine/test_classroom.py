@@ -33,10 +33,10 @@ from labkit.docker.endpoints import Endpoints
 from labkit.engines import DAEMONS
 from labkit.settings import Settings
 from labkit.system import processes
-from tests.classroom import ClassLearner, course, labkit_class, learners, log_in, status_rows
-from tests.emulation import registered_only
-from tests.helpers import wait_for
-from tests.signals import with_default_signals
+from tests.support.classes import ClassLearner, course, labkit_class, learners, log_in, status_rows
+from tests.support.emulation import registered_only
+from tests.support.runs import wait_for
+from tests.support.signals import with_default_signals
 
 LEARNERS = 3
 PROBE = textwrap.dedent("""

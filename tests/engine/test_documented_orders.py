@@ -13,8 +13,8 @@ from labkit.provision import emulators
 from labkit.settings import Settings
 from labkit.steps import multiarch_build
 from labkit.system import binfmt
-from tests.emulation import registered_only, the_other_emulator
-from tests.helpers import run_labkit
+from tests.support.emulation import registered_only, the_other_emulator
+from tests.support.runs import run_labkit
 
 BASE = "busybox"  # the base image, from the daemons' mirror
 

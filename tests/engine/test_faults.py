@@ -21,7 +21,7 @@ from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.steps import inspect_index
 from labkit.system import processes
-from tests.helpers import (
+from tests.support.runs import (
     SlowBuild,
     build_outcome,
     labkit_argv,

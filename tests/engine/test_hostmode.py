@@ -19,7 +19,7 @@ from labkit.engines import host as hostmode
 from labkit.experiment import BUILDKIT_IMAGE, REPOSITORY, TAG
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
-from tests.helpers import run_labkit
+from tests.support.runs import run_labkit
 
 ENGINES = {"classic": 5310, "multiarch": 5320}
 

@@ -20,10 +20,10 @@ from labkit.engines import host as hostmode
 from labkit.settings import Settings
 from labkit.steps import multiarch_build
 from labkit.system import inventory
-from tests import untouched
-from tests.engine.bridged import BridgedEngine, bridged_engine
 from tests.engine.test_hostmode import _env
-from tests.helpers import labkit_argv, run_labkit, sandbox_env
+from tests.support import untouched
+from tests.support.bridged_engine import BridgedEngine, bridged_engine
+from tests.support.runs import labkit_argv, run_labkit, sandbox_env
 
 
 def test_daemon_sockets_are_not_world_writable(endpoints: Endpoints, settings: Settings) -> None:

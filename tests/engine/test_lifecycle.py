@@ -19,7 +19,7 @@ from labkit.engines import DAEMONS, sandbox
 from labkit.settings import Settings
 from labkit.system import inventory, mounts, processes
 from tests.conftest import WATCHED, tree_hash
-from tests.helpers import run_labkit as labkit
+from tests.support.runs import run_labkit as labkit
 
 pytestmark = pytest.mark.last
 

@@ -14,7 +14,7 @@ from labkit.practice.model import Question
 from labkit.practice.tries import Session, Workspace
 from labkit.settings import Settings
 from labkit.steps import dockerfile
-from tests.helpers import labkit_argv, run_labkit, sandbox_env
+from tests.support.runs import labkit_argv, run_labkit, sandbox_env
 
 ENGINE_KINDS = [q for q in bank.QUESTIONS if q.kind in ("command", "dockerfile")]
 # An answer of each engine-checked question that runs and pushes something, but not what the question asks for.

@@ -17,7 +17,7 @@ from labkit.oci.registry import Registry
 from labkit.provision import podman as podman_provision
 from labkit.settings import Settings
 from labkit.steps import assemble_index, inspect_index, podman_build
-from tests import untouched
+from tests.support import untouched
 
 # Where a root podman writes when nothing redirects it: configuration, storage, caches, state, locks. (runc's own
 # /run/runc is not watched: every runc on the machine that is not given a --root keeps its state there.)

@@ -14,22 +14,9 @@ from dataclasses import replace
 import pytest
 
 from labkit.diagnostics.doctor import predict, predict_notebooks
-from labkit.docker.builders import parse_buildx_ls
 from labkit.docker.facts import parse_info
 from labkit.results import Facts
-from tests.conftest import DATA
-
-ENGINES = DATA / "engines"
-
-
-def facts_of(config: str, **overrides: object) -> Facts:
-    engine = parse_info((ENGINES / config / "info.json").read_text())
-    ls = ENGINES / config / "buildx-ls.jsonl"
-    builders = tuple(parse_buildx_ls(ls.read_text())) if ls.exists() else ()
-    facts = Facts(mode="host", build_engine=engine, multiarch_engine=engine, builders=builders, creates_builder=True,
-                  buildkit_image_present=False, docker_hub_reachable=False, qemu=("qemu-aarch64",),
-                  registry_port=5000, registry_port_free=True)
-    return replace(facts, **overrides)  # type: ignore[arg-type]
+from tests.support.captured import ENGINES, facts_of
 
 
 def outcomes(facts: Facts) -> dict[str, str]:

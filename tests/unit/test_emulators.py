@@ -17,7 +17,7 @@ from labkit.results import CommandResult, Emulation, VariantRun
 from labkit.settings import Settings
 from labkit.system import binfmt
 from labkit.views import variants
-from tests.unit.test_doctor import facts_of
+from tests.support.captured import facts_of
 
 EVERY = ("amd64", "arm64", "armel", "armhf", "i386", "ppc64el", "riscv64", "s390x")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from labkit.results import Prediction
 from labkit.views.frames import index_table, predictions_table
-from tests.unit.test_inspect_index import _report
+from tests.support.captured import index_report
 
 
 def test_the_index_table_has_no_row_numbers() -> None:
-    table = index_table(_report("demo-multi"))
+    table = index_table(index_report("demo-multi"))
     assert "<th>0</th>" not in table._repr_html_() and "<table" in table._repr_html_()
     assert repr(table).splitlines()[0].split()[:2] == ["platform", "media"]
     assert all(not line.startswith(("0 ", "1 ")) for line in repr(table).splitlines())

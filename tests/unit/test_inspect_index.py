@@ -5,83 +5,62 @@ demo:noattest is the Docker manifest list pushed with --provenance=false.
 """
 
 import json
-from pathlib import Path
 
 from labkit.oci import media
-from labkit.oci.index import Descriptor, IndexReport, parse_index, platform_name
+from labkit.oci.index import Descriptor, platform_name
 from tests.conftest import DATA
-
-
-def _served(name: str) -> dict[str, str]:
-    value: dict[str, str] = json.loads((DATA / f"{name}-index.served.json").read_text())
-    return value
-
-
-def _manifest_files(name: str) -> list[Path]:
-    return sorted(DATA.glob(f"{name}-manifest-*.json"))
-
-
-def _report(name: str, with_manifests: bool = True) -> IndexReport:
-    served = _served(name)
-    raw = (DATA / f"{name}-index.json").read_bytes()
-    manifests = {}
-    if with_manifests:
-        for path in _manifest_files(name):
-            data = path.read_bytes()
-            manifests[media.digest_of(data)] = json.loads(data)
-    return parse_index(f"127.0.0.1:5000/demo:{name.split('-')[1]}", served["Content-Type"],
-                       served["Docker-Content-Digest"], raw, manifests)
+from tests.support.captured import index_report, manifest_files
 
 
 def test_every_listed_manifest_was_captured_with_matching_bytes() -> None:
     for name in ("demo-multi", "demo-noattest"):
-        listed = {e.manifest.digest: e.manifest.size for e in _report(name).entries}
-        captured = {media.digest_of(p.read_bytes()): len(p.read_bytes()) for p in _manifest_files(name)}
+        listed = {e.manifest.digest: e.manifest.size for e in index_report(name).entries}
+        captured = {media.digest_of(p.read_bytes()): len(p.read_bytes()) for p in manifest_files(name)}
         assert captured == listed
 
 
 def test_computed_digest_equals_served_digest_for_the_oci_index() -> None:
-    report = _report("demo-multi")
+    report = index_report("demo-multi")
     assert report.computed_digest == report.served_digest
 
 
 def test_computed_digest_equals_served_digest_for_the_manifest_list() -> None:
-    report = _report("demo-noattest")
+    report = index_report("demo-noattest")
     assert report.computed_digest == report.served_digest
 
 
 def test_computed_digest_changes_when_the_bytes_are_reformatted() -> None:
-    report = _report("demo-multi")
+    report = index_report("demo-multi")
     reformatted = media.canonical_json(report.document)
     assert json.loads(reformatted) == report.document
     assert media.digest_of(reformatted) != report.served_digest
 
 
 def test_kinds_follow_the_attestation_annotation() -> None:
-    assert [e.kind for e in _report("demo-multi").entries] == ["image", "image", "attestation", "attestation"]
+    assert [e.kind for e in index_report("demo-multi").entries] == ["image", "image", "attestation", "attestation"]
 
 
 def test_image_platforms_in_index_order() -> None:
-    assert _report("demo-multi").platforms() == ["linux/amd64", "linux/arm64"]
+    assert index_report("demo-multi").platforms() == ["linux/amd64", "linux/arm64"]
 
 
 def test_attestations_have_no_platform() -> None:
-    assert _report("demo-multi").platforms("attestation") == ["unknown/unknown", "unknown/unknown"]
+    assert index_report("demo-multi").platforms("attestation") == ["unknown/unknown", "unknown/unknown"]
 
 
 def test_each_attestation_describes_an_image_manifest_of_the_index() -> None:
-    report = _report("demo-multi")
+    report = index_report("demo-multi")
     images = [e.manifest.digest for e in report.entries if e.kind == "image"]
     described = [e.describes for e in report.entries if e.kind == "attestation"]
     assert sorted(described) == sorted(images)
 
 
 def test_image_entries_describe_nothing() -> None:
-    assert all(e.describes == "" for e in _report("demo-multi").entries if e.kind == "image")
+    assert all(e.describes == "" for e in index_report("demo-multi").entries if e.kind == "image")
 
 
 def test_image_entries_carry_their_manifest_config_and_layers() -> None:
-    report = _report("demo-multi")
+    report = index_report("demo-multi")
     for entry in report.entries:
         path = DATA / f"demo-multi-manifest-{entry.manifest.digest.removeprefix('sha256:')[:12]}.json"
         document = json.loads(path.read_bytes())
@@ -90,41 +69,41 @@ def test_image_entries_carry_their_manifest_config_and_layers() -> None:
 
 
 def test_image_layers_are_tars_and_attestation_layers_are_in_toto() -> None:
-    report = _report("demo-multi")
+    report = index_report("demo-multi")
     for entry in report.entries:
         kinds = {layer.media_type for layer in entry.layers}
         assert kinds == ({media.LAYER_TAR} if entry.kind == "image" else {"application/vnd.in-toto+json"})
 
 
 def test_manifest_list_without_attestations_has_only_images() -> None:
-    report = _report("demo-noattest")
+    report = index_report("demo-noattest")
     assert [e.kind for e in report.entries] == ["image", "image"]
     assert report.platforms("attestation") == []
     assert report.platforms() == ["linux/amd64", "linux/arm64"]
 
 
 def test_oci_index_media_type_is_preserved() -> None:
-    report = _report("demo-multi")
+    report = index_report("demo-multi")
     assert report.media_type == media.INDEX == report.document["mediaType"]
     assert {e.manifest.media_type for e in report.entries} == {media.MANIFEST}
 
 
 def test_docker_manifest_list_media_type_is_preserved() -> None:
-    report = _report("demo-noattest")
+    report = index_report("demo-noattest")
     assert report.media_type == media.DOCKER_LIST == report.document["mediaType"]
     assert {e.manifest.media_type for e in report.entries} == {media.DOCKER_MANIFEST}
     assert {e.config.media_type for e in report.entries} == {"application/vnd.docker.container.image.v1+json"}
 
 
 def test_same_image_content_gets_different_manifest_digests_per_format() -> None:
-    oci = [e for e in _report("demo-multi").entries if e.kind == "image"]
-    docker = list(_report("demo-noattest").entries)
+    oci = [e for e in index_report("demo-multi").entries if e.kind == "image"]
+    docker = list(index_report("demo-noattest").entries)
     assert [e.config.digest for e in oci] == [e.config.digest for e in docker]
     assert {e.manifest.digest for e in oci}.isdisjoint(e.manifest.digest for e in docker)
 
 
 def test_entries_without_a_fetched_manifest_have_an_empty_config() -> None:
-    report = _report("demo-multi", with_manifests=False)
+    report = index_report("demo-multi", with_manifests=False)
     assert len(report.entries) == 4
     assert all(e.config == Descriptor("", "", 0) and e.layers == () for e in report.entries)
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests import untouched
+from tests.support import untouched
 
 REPO = Path(__file__).resolve().parents[2]
 

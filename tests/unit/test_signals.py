@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from tests.signals import background_job, with_default_signals
+from tests.support.signals import background_job, with_default_signals
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 # it is sent, so the short wait only lets the end be seen; the SIGKILL after it cannot change how `sleep` ended.
 _CALLER = textwrap.dedent("""
     import json, signal, subprocess, sys, time
-    from tests.signals import with_default_signals
+    from tests.support.signals import with_default_signals
 
     def ignored(pid):
         with open(f"/proc/{pid}/status") as status:

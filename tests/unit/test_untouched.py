@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import untouched
+from tests.support import untouched
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,7 +75,7 @@ def test_a_folder_that_appears_or_goes_is_named(tmp_path: Path) -> None:
 def test_the_snapshot_needs_only_the_standard_library_and_is_read_back(tmp_path: Path) -> None:
     target = tmp_path / "build" / "untouched-before.json"
     # -S: no site-packages, as with the system's python3 before `make setup` has made the venv
-    result = subprocess.run([sys.executable, "-S", "-m", "tests.untouched", str(target)], cwd=REPO,
+    result = subprocess.run([sys.executable, "-S", "-m", "tests.support.untouched", str(target)], cwd=REPO,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert untouched.read(target) == untouched.take()

@@ -29,7 +29,7 @@ from python_on_whales import DockerClient
 from labkit.engines import sandbox
 from labkit.settings import SYSTEM_PATH, Settings
 from labkit.system import mounts, processes
-from tests.signals import with_default_signals
+from tests.support.signals import with_default_signals
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ A snapshot records every path under each folder: its type, mode, owner (uid and 
 symlink's target, or "absent" for a folder that does not exist. `make test` writes one before anything of the
 lab runs, even before the virtual environment is set up (standard library only):
 
-    python3 -m tests.untouched build/untouched-before.json
+    python3 -m tests.support.untouched build/untouched-before.json
 
 and the pytest session (tests/conftest.py) compares the folders with it at the end, naming what changed.
 """
@@ -119,9 +119,9 @@ def read(path: Path) -> Snapshot:
 
 
 def main(argv: list[str]) -> int:
-    """`python3 -m tests.untouched FILE`: snapshot the watched folders into FILE."""
+    """`python3 -m tests.support.untouched FILE`: snapshot the watched folders into FILE."""
     if len(argv) != 1:
-        print("usage: python3 -m tests.untouched FILE", file=sys.stderr)
+        print("usage: python3 -m tests.support.untouched FILE", file=sys.stderr)
         return 2
     snapshot = take()
     write(Path(argv[0]), snapshot)

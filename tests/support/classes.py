@@ -21,7 +21,7 @@ from labkit.classroom import accounts
 from labkit.classroom.course import Course, Member
 from labkit.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLASS_ENV = {"LABKIT_CLASS_PORT": "8010", "LABKIT_CLASS_PREFIX": "mlab-c", "LABKIT_CLASS_DIR": "/tmp/mlab-class-test"}
 PASSWORD = "class-test-password"  # chosen at each learner's first login (FirstUseAuthenticator)
 

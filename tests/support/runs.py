@@ -23,7 +23,7 @@ from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
 from labkit.system import processes
-from tests.signals import with_default_signals
+from tests.support.signals import with_default_signals
 
 T = TypeVar("T")
 

@@ -22,7 +22,7 @@ from labkit.provision import packages
 from labkit.settings import SYSTEM_PATH, Settings
 from labkit.system.files import chown_tree
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 COMMENT = "multiarch lab test learner"
 SETTINGS = ("import json; from labkit.settings import Settings; s = Settings.from_env(); "
             "print(json.dumps({'name': s.name, 'cache': str(s.cache_dir), 'state': str(s.state_dir), "
