@@ -28,30 +28,19 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, expect
 
 from bench.first import answers, free_port
 from labkit.docker.endpoints import Endpoints
+from tests.support.browser import REPO, SCREENSHOTS, cell, chromium_page, nothing_in_the_way, run_all_cells
 from tests.support.signals import with_default_signals
 
-REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
-SCREENSHOTS = REPO / "build" / "browser"
-CHROMIUM = os.environ.get("LAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# No network but loopback: Chromium's own background connections are turned off rather than refused at every start.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
-CELLS_TIMEOUT_MS = 120_000
-# How JupyterLab marks what a learner should not see: error outputs, dialogs, notification toasts.
-ERROR_OUTPUTS = ('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], '
-                 '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"], .jp-RenderedMermaid.jp-mod-warning')
-COVERING = ".jp-Dialog, .Toastify__toast"
 SVG = "http://www.w3.org/2000/svg"
 
 
@@ -98,37 +87,6 @@ def jupyterlab(tmp_path: Path) -> Iterator[JupyterLab]:
             server.wait()
 
 
-def _run_all_cells(page: Page) -> Locator:
-    """Run every cell from the Run menu, as a learner would; return the notebook once each code cell has run."""
-    notebook = page.locator(".jp-NotebookPanel:visible")
-    expect(notebook.locator(".jp-CodeCell").first).to_be_visible(timeout=CELLS_TIMEOUT_MS)
-    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=CELLS_TIMEOUT_MS)
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    # Text content, not rendered text: cells out of view are not rendered (JupyterLab's content-visibility windowing).
-    prompts = notebook.locator(".jp-CodeCell .jp-InputPrompt")
-    deadline = time.monotonic() + CELLS_TIMEOUT_MS / 1000
-    while not all(re.fullmatch(r"\[\d+\]:", text.strip()) for text in prompts.all_text_contents()):
-        assert time.monotonic() < deadline, f"cells still running or not run: {prompts.all_text_contents()}"
-        page.wait_for_timeout(200)
-    expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=CELLS_TIMEOUT_MS)
-    return notebook
-
-
-def _nothing_in_the_way(page: Page, notebook: Locator, name: str) -> None:
-    errors = notebook.locator(ERROR_OUTPUTS)
-    assert errors.count() == 0, f"{name}: error output shows: {errors.all_text_contents()}"
-    covering = page.locator(COVERING)
-    assert covering.count() == 0, f"{name}: something covers the page: {covering.all_text_contents()}"
-    assert "official Jupyter news" not in page.content()
-    check = _cell(notebook, "nb.verify(").last  # the check; the exercises that follow it wait for the learner
-    assert "[OK] Verified" in (check.text_content() or "")
-
-
-def _cell(notebook: Locator, source: str) -> Locator:
-    return notebook.locator(".jp-CodeCell", has=notebook.page.locator(".jp-InputArea", has_text=source))
-
-
 def _screenshot(element: Locator, path: Path) -> None:
     """An element's picture, once scrolling to it has settled (cells out of view take their size when they render)."""
     element.scroll_into_view_if_needed()
@@ -137,33 +95,19 @@ def _screenshot(element: Locator, path: Path) -> None:
     element.screenshot(path=path)
 
 
-@contextmanager
-def chromium_page(profile: Path) -> Iterator[Page]:
-    """A page of Debian's chromium, headless, with a profile of its own in a new folder; closed at the end."""
-    assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: `make test` installs Debian's (make chromium)"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
-
-
 def test_notebooks_00_and_04_run_and_render_in_a_real_browser(endpoints: Endpoints, jupyterlab: JupyterLab, tmp_path: Path) -> None:
     with chromium_page(tmp_path / "chromium-profile") as page:
         page.goto(jupyterlab.page_of("00_start_here.ipynb"))
-        notebook = _run_all_cells(page)
-        _nothing_in_the_way(page, notebook, "00_start_here")
-        expect(_cell(notebook, "environment_check").locator(".jp-OutputArea-output")).to_contain_text("[OK]")
+        notebook = run_all_cells(page)
+        nothing_in_the_way(page, notebook, "00_start_here")
+        expect(cell(notebook, "environment_check").locator(".jp-OutputArea-output")).to_contain_text("[OK]")
         page.screenshot(path=SCREENSHOTS / "00_start_here.png")
 
         page.goto(jupyterlab.page_of("04_inspect_the_index.ipynb"))
-        notebook = _run_all_cells(page)
-        _nothing_in_the_way(page, notebook, "04_inspect_the_index")
+        notebook = run_all_cells(page)
+        nothing_in_the_way(page, notebook, "04_inspect_the_index")
 
-        table = _cell(notebook, "index_table(report)").locator(".jp-OutputArea-output table")
+        table = cell(notebook, "index_table(report)").locator(".jp-OutputArea-output table")
         expect(table).to_have_count(1)
         # The column headed "platform", read cell by cell in the DOM (th or td alike).
         headers = table.evaluate("t => [...t.tHead.rows[t.tHead.rows.length - 1].cells].map(c => c.textContent.trim())")
@@ -175,7 +119,7 @@ def test_notebooks_00_and_04_run_and_render_in_a_real_browser(endpoints: Endpoin
         _screenshot(table, SCREENSHOTS / "04_index_table.png")
 
         # JupyterLab renders a Mermaid diagram to an SVG and shows it as an image (a data URL).
-        diagram = _cell(notebook, "show_mermaid").locator(".jp-RenderedMermaid img")
+        diagram = cell(notebook, "show_mermaid").locator(".jp-RenderedMermaid img")
         expect(diagram).to_have_count(1, timeout=30_000)
         diagram.scroll_into_view_if_needed()
         assert diagram.evaluate("image => image.complete && image.naturalWidth > 0"), "the diagram's image did not load"

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from labkit.docker.endpoints import Endpoints
-from tests.browser.test_browser import SCREENSHOTS, _nothing_in_the_way, _run_all_cells, chromium_page
+from tests.support.browser import SCREENSHOTS, chromium_page, nothing_in_the_way, run_all_cells
 from tests.support.classes import PASSWORD, ClassLearner, course, labkit_class, learners
 
 
@@ -41,7 +41,7 @@ def test_a_learner_logs_into_the_hub_and_verifies_notebook_00(learner: ClassLear
         page.wait_for_url(f"{url}/user/{learner.name}/lab/**", timeout=300_000)
         expect(page.locator(".jp-NotebookPanel:visible")).to_be_visible(timeout=120_000)
         assert page.url.endswith("/lab/tree/00_start_here.ipynb"), page.url
-        notebook = _run_all_cells(page)
-        _nothing_in_the_way(page, notebook, "00_start_here")
+        notebook = run_all_cells(page)
+        nothing_in_the_way(page, notebook, "00_start_here")
         page.screenshot(path=SCREENSHOTS / "class-00_start_here.png")
     assert (learner.notebooks / "00_start_here.ipynb").is_file()

@@ -8,7 +8,6 @@ image store). Neither can reach Docker Hub, so moby/buildkit cannot be had.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,24 +18,15 @@ from labkit.engines import host as hostmode
 from labkit.experiment import BUILDKIT_IMAGE, REPOSITORY, TAG
 from labkit.settings import Settings
 from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
-from tests.support.runs import run_labkit
-
-ENGINES = {"classic": 5310, "multiarch": 5320}
-
-
-def _env(settings: Settings, engine: str, state: Path) -> dict[str, str]:
-    return {**os.environ, "LABKIT_MODE": "host", "LABKIT_NAME": f"host-{engine}",
-            "LABKIT_DOCKER_HOST": f"unix://{settings.socket(engine)}", "LABKIT_STATE_DIR": str(state),
-            "LABKIT_CACHE_DIR": str(settings.cache_dir), "LABKIT_REGISTRY_PORT": str(ENGINES[engine])}
-
-
+from tests.support.runs import HOST_MODE_PORTS as ENGINES
+from tests.support.runs import host_mode_env, run_labkit
 
 
 @pytest.fixture(params=sorted(ENGINES))
 def host(request: pytest.FixtureRequest, endpoints: Endpoints, settings: Settings,
          tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Settings]]:
     engine = str(request.param)
-    env = _env(settings, engine, tmp_path / "state")
+    env = host_mode_env(settings, engine, tmp_path / "state")
     result = run_labkit("up", env=env)
     assert result.returncode == 0, result.stderr
     yield engine, env, Settings.from_env(env)
@@ -91,7 +81,7 @@ def test_step_3_says_which_builder_ran_and_why(host: tuple[str, dict[str, str], 
 
 def test_down_leaves_nothing_of_its_own_on_the_engine(endpoints: Endpoints, settings: Settings, tmp_path: Path) -> None:
     for engine in ENGINES:
-        env = _env(settings, engine, tmp_path / engine)
+        env = host_mode_env(settings, engine, tmp_path / engine)
         assert run_labkit("up", env=env).returncode == 0
         multiarch_build.prepare_builder(hostmode.HostEngine(Settings.from_env(env)).endpoints())
         assert _engine_leftovers(endpoints, engine, f"host-{engine}"), "up created a registry container"
@@ -102,7 +92,7 @@ def test_down_leaves_nothing_of_its_own_on_the_engine(endpoints: Endpoints, sett
 
 
 def test_no_engine_answering_is_a_clear_error(settings: Settings, tmp_path: Path) -> None:
-    env = {**_env(settings, "classic", tmp_path / "state"), "LABKIT_DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    env = {**host_mode_env(settings, "classic", tmp_path / "state"), "LABKIT_DOCKER_HOST": "unix:///nonexistent/docker.sock"}
     result = run_labkit("up", env=env)
     assert result.returncode == 2
     assert "No Docker engine answers" in result.stderr and "try:" in result.stderr
@@ -116,7 +106,7 @@ def test_a_buildkit_archive_is_loaded_for_air_gapped_machines(endpoints: Endpoin
     archive = tmp_path / "buildkit.tar"
     client.image.save(BUILDKIT_IMAGE, output=archive)
     client.image.remove(BUILDKIT_IMAGE)
-    env = _env(settings, "classic", tmp_path / "state")
+    env = host_mode_env(settings, "classic", tmp_path / "state")
     try:
         result = run_labkit("up", "--buildkit-tar", str(archive), env=env)
         assert result.returncode == 0, result.stderr

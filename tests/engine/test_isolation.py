@@ -8,7 +8,6 @@ import socket
 import stat
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,9 @@ from labkit.engines import host as hostmode
 from labkit.settings import Settings
 from labkit.steps import multiarch_build
 from labkit.system import inventory
-from tests.engine.test_hostmode import _env
 from tests.support import untouched
 from tests.support.bridged_engine import BridgedEngine, bridged_engine
-from tests.support.runs import labkit_argv, run_labkit, sandbox_env
+from tests.support.runs import STEPS, host_mode_env, labkit_argv, run_labkit, sandbox_env
 
 
 def test_daemon_sockets_are_not_world_writable(endpoints: Endpoints, settings: Settings) -> None:
@@ -88,7 +86,7 @@ def _assert_registry_on_loopback_only(client: DockerClient, registry: Container,
 
 
 def test_host_mode_leaves_the_learners_engine_as_it_was(endpoints: Endpoints, settings: Settings, tmp_path: Path) -> None:
-    env = _env(settings, "multiarch", tmp_path / "state")
+    env = host_mode_env(settings, "multiarch", tmp_path / "state")
     endpoints.multiarch.run("busybox", ["true"], name="learners-own", networks=["none"])  # something of the learner's
     try:
         before = _inventory(endpoints, "multiarch")
@@ -150,22 +148,6 @@ def test_host_mode_on_an_engine_with_a_bridge_publishes_the_registry_on_loopback
 SENTINEL_CONFIG = {"currentContext": "sentinel-the-lab-must-not-use", "auths": {"sentinel.invalid": {}},
                    "psFormat": "sentinel: the lab read the user's DOCKER_CONFIG"}
 
-# The four steps of the experiment, in a process of their own with the environment under test.
-STEPS = textwrap.dedent("""
-    import json, sys
-    from pathlib import Path
-    from labkit import engines
-    from labkit.experiment import REPOSITORY
-    from labkit.settings import Settings
-    from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
-    lab = engines.choose(Settings.from_env()).endpoints()
-    workdir = dockerfile.write(Path(sys.argv[1])).workdir
-    attempt = default_build.build_on_default_builder(lab, workdir)
-    pushed = multiarch_build.build_and_push(lab, workdir, tag=sys.argv[2])
-    index = inspect_index.read_index(lab, REPOSITORY, sys.argv[2])
-    print(json.dumps({"step2": [attempt.result.return_code, attempt.result.stderr],
-                      "step3": [pushed.result.return_code, pushed.result.stderr], "step4": index.platforms()}))
-""")
 
 
 @pytest.mark.parametrize("docker_host", ["tcp://127.0.0.1:9", "unix:///nonexistent.sock"], ids=["tcp", "unix"])

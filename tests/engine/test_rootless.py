@@ -34,10 +34,9 @@ from labkit.oci import media
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.system import inventory, network, processes, subids
-from tests.engine.test_isolation import STEPS
 from tests.support.emulation import registered_only, the_other_emulator
 from tests.support.learners import Learner, make_learner, seed_cache
-from tests.support.runs import run_labkit, wait_for
+from tests.support.runs import STEPS, run_labkit, wait_for
 
 GROUP = "mlab-learners"
 USERS = ("mlab-learner", "mlab-learner2")

@@ -8,5 +8,6 @@ bridged_engine.py  a third dockerd with a bridge network, in a network namespace
 signals.py         children that start with the signals' default actions, and background jobs as a shell runs them
 emulation.py       binfmt_misc as a documented order of setting up finds it, put back afterwards
 untouched.py       snapshots of the user's Docker folders, which the lab must leave as it found them
+browser.py         JupyterLab in headless chromium, cells run as a learner runs them
 captured.py        engine facts and index reports read from the captured real outputs under tests/data
 """

@@ -215,3 +215,33 @@ def lost_content(registry: Registry, repository: str, reference: str, expected: 
         if not ok:
             lost.append(f"{repository}:{reference} {kind} {digest[:19]}")
     return lost
+
+
+# --- the experiment in a process of its own, and host mode against the sandbox's daemons -------------------------
+
+# The four steps of the experiment, in a process of their own with the environment under test.
+STEPS = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from labkit import engines
+    from labkit.experiment import REPOSITORY
+    from labkit.settings import Settings
+    from labkit.steps import default_build, dockerfile, inspect_index, multiarch_build
+    lab = engines.choose(Settings.from_env()).endpoints()
+    workdir = dockerfile.write(Path(sys.argv[1])).workdir
+    attempt = default_build.build_on_default_builder(lab, workdir)
+    pushed = multiarch_build.build_and_push(lab, workdir, tag=sys.argv[2])
+    index = inspect_index.read_index(lab, REPOSITORY, sys.argv[2])
+    print(json.dumps({"step2": [attempt.result.return_code, attempt.result.stderr],
+                      "step3": [pushed.result.return_code, pushed.result.stderr], "step4": index.platforms()}))
+""")
+
+# The sandbox's daemons standing in for a learner's engine in host mode, each with host mode's registry on its own port.
+HOST_MODE_PORTS = {"classic": 5310, "multiarch": 5320}
+
+
+def host_mode_env(settings: Settings, engine: str, state: Path) -> dict[str, str]:
+    """The environment of a host-mode lab whose engine is one of the sandbox's daemons (its state in `state`)."""
+    return {**os.environ, "LABKIT_MODE": "host", "LABKIT_NAME": f"host-{engine}",
+            "LABKIT_DOCKER_HOST": f"unix://{settings.socket(engine)}", "LABKIT_STATE_DIR": str(state),
+            "LABKIT_CACHE_DIR": str(settings.cache_dir), "LABKIT_REGISTRY_PORT": str(HOST_MODE_PORTS[engine])}
