@@ -34,7 +34,7 @@ from labkit.engines.base import DAEMONS, Daemon
 from labkit.engines.sandbox import SandboxEngine
 from labkit.errors import LabError
 from labkit.oci.registry import Registry
-from labkit.provision import base_image, emulators, packages, prereqs, registry_image
+from labkit.provision import base_image, packages, prereqs, registry_image
 from labkit.provision import podman as podman_provision
 from labkit.results import Check, ServiceStatus
 from labkit.settings import SYSTEM_PATH, Mode, Settings, euid, user_name
@@ -272,10 +272,7 @@ def _require_prerequisites(settings: Settings) -> None:
     if uid == 0:
         raise LabError("The rootless sandbox runs as your own user, and this is root.",
                        "Run the lab as a user, or use the sandbox as root (LABKIT_MODE=sandbox).")
-    # QEMU is not one of them: without an emulator the lab still runs, and the environment check and notebook 05 say
-    # which platforms it cannot run and what adds them.
-    missing = [check for check in prereqs.checks(settings, user, uid) if not check.ok
-               and not check.what.startswith(emulators.CHECK)]
+    missing = [check for check in prereqs.required(user, uid) if not check.ok]
     if missing:
         lines = "\n".join(f"  - {check.what}: {check.next_step}" for check in missing)
         raise LabError(f"The rootless sandbox needs what this machine does not have yet:\n{lines}",

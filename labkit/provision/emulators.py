@@ -18,7 +18,7 @@ from pathlib import Path
 from labkit.errors import LabError
 from labkit.results import Emulation, EmulationState
 from labkit.settings import DEBIAN_PLATFORMS, Settings
-from labkit.system import apt, binfmt, run, userns
+from labkit.system import apt, binfmt, run
 
 BINFMT_DIR = Path(binfmt.BINFMT_MISC)
 BINFMT_D = Path("/usr/lib/binfmt.d")  # systemd's format: one `:name:type:offset:magic:mask:interpreter:flags` line
@@ -52,7 +52,7 @@ def _state(entry: binfmt.BinfmtEntry | None) -> EmulationState:
     return "registered" if entry.fix_binary else "no F flag"
 
 
-def states(settings: Settings, root: Path = userns.ROOT) -> list[Emulation]:
+def states(settings: Settings, root: Path = binfmt.ROOT) -> list[Emulation]:
     """Each platform that needs QEMU here, and the state of its entry in binfmt_misc."""
     return [Emulation(platform, name, _state(binfmt.entry(name, root))) for platform, name in needed(settings)]
 
@@ -156,7 +156,7 @@ def ensure(settings: Settings, then: str) -> list[str]:
         if line is None:
             raise LabError(f"No binfmt description for {name} was installed with QEMU.",
                            f"Install QEMU's user emulation and its binfmt entries for {name}, then {then}.")
-        (BINFMT_DIR / "register").write_text(line)
+        binfmt.register(line)
         done = binfmt.entry(name)
         if done is None or not done.fix_binary:
             raise LabError(f"{name} did not register with the F flag.", f"Read `cat {BINFMT_DIR / name}`.")

@@ -87,6 +87,14 @@ def apparmor_allows_rootlesskit(folder: Path = APPARMOR_DIR, program: str = "") 
 
 def checks(settings: Settings, user: str, uid: int) -> list[Check]:
     """Every rootless prerequisite, checked for this user, each with the exact command that puts it in place."""
+    found = emulators.states(settings)
+    return [*required(user, uid), Check(emulators.ready(found), f"{emulators.CHECK} with the F flag",
+                                        emulators.fix(found, prepare_command(user)))]
+
+
+def required(user: str, uid: int) -> list[Check]:
+    """The prerequisites without which the rootless sandbox cannot start (QEMU is not one: without an emulator the lab
+    runs, and says which platforms it cannot run)."""
     prepare = prepare_command(user)
     release = userns.kernel_release()
     found = [
@@ -109,8 +117,6 @@ def checks(settings: Settings, user: str, uid: int) -> list[Check]:
         Check(userns.tun_usable(TUN), f"{TUN} is usable by {user} (RootlessKit's slirp4netns network needs it)", prepare),
         *(Check(_which(program) is not None, f"{program} is installed ({package})", prepare)
           for program, package in PROGRAMS.items() if program not in ("newuidmap", "newgidmap")),
-        Check(emulators.ready(emulators.states(settings)), f"{emulators.CHECK} with the F flag",
-              emulators.fix(emulators.states(settings), prepare)),
     ]
     return found
 

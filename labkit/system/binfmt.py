@@ -20,9 +20,9 @@ from labkit.errors import LabError
 from labkit.system import run
 from labkit.system.userns import ROOT
 
-__all__ = ["BINFMT_MISC", "ELF_MACHINES", "NATIVE", "PRIVATE_INSTANCE", "QEMU_ENTRIES", "BinfmtEntry", "PrivateRun",
-           "elf_machine", "emulator_for", "entries", "entry", "interpreter_for", "kernel_version", "matches", "native", "parse_entry",
-           "register_line", "run_private"]
+__all__ = ["BINFMT_MISC", "ELF_MACHINES", "NATIVE", "PRIVATE_INSTANCE", "QEMU_ENTRIES", "ROOT", "BinfmtEntry", "PrivateRun",
+           "elf_machine", "emulator_for", "entries", "entry", "interpreter_for", "kernel_version", "matches", "native",
+           "parse_entry", "register", "register_line", "remove", "run_private"]
 
 BINFMT_MISC = "/proc/sys/fs/binfmt_misc"
 PRIVATE_INSTANCE = (6, 7)  # the first kernel that lets a user namespace mount binfmt_misc
@@ -101,6 +101,16 @@ def entries(root: Path = ROOT) -> list[BinfmtEntry]:
     names = sorted(p.name for p in folder.iterdir() if p.name not in ("register", "status")) if folder.is_dir() else []
     found = [entry(name, root) for name in names]
     return [one for one in found if one is not None]
+
+
+def register(line: str) -> None:
+    """Write a `:name:type:offset:magic:mask:interpreter:flags` line to binfmt_misc's `register` (as root)."""
+    (Path(BINFMT_MISC) / "register").write_text(line)
+
+
+def remove(name: str) -> None:
+    """Remove an entry from binfmt_misc (as root)."""
+    (Path(BINFMT_MISC) / name).write_text("-1")
 
 
 def matches(entry: BinfmtEntry, header: bytes) -> bool:

@@ -9,27 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 from labkit.provision import emulators
 from labkit.settings import Settings
 from labkit.system import binfmt
 
-FOLDER = Path(binfmt.BINFMT_MISC)
-
-
-def _remove(name: str) -> None:
-    (FOLDER / name).write_text("-1")
-
 
 def _register(entry: binfmt.BinfmtEntry) -> None:
-    (FOLDER / "register").write_text(binfmt.register_line(entry))
+    binfmt.register(binfmt.register_line(entry))
 
 
 def the_other_emulator(settings: Settings) -> str:
     """The entry for the machine's other main architecture (qemu-aarch64 on amd64): the one an older setup, or
     `--install arm64`, registers alone."""
-    return "qemu-x86_64" if settings.host_arch == "arm64" else "qemu-aarch64"
+    return binfmt.emulator_for("linux/amd64" if settings.host_arch == "arm64" else "linux/arm64")
 
 
 @contextmanager
@@ -43,9 +36,9 @@ def registered_only(settings: Settings, keep: Sequence[str] = (),
     removed = [name for name in names if name in before and name not in keep]
     try:
         for name in removed:
-            _remove(name)
+            binfmt.remove(name)
         for name, flags in (replace or {}).items():
-            _remove(name)
+            binfmt.remove(name)
             _register(binfmt.BinfmtEntry(name, True, before[name].interpreter, flags, before[name].offset,
                                          before[name].magic, before[name].mask))
         yield removed
@@ -54,10 +47,10 @@ def registered_only(settings: Settings, keep: Sequence[str] = (),
             now, then = binfmt.entry(name), before.get(name)
             if then is None:
                 if now is not None:
-                    _remove(name)
+                    binfmt.remove(name)
                 continue
             if now is not None and (now.enabled, now.flags, now.interpreter) == (then.enabled, then.flags, then.interpreter):
                 continue
             if now is not None:
-                _remove(name)
+                binfmt.remove(name)
             _register(then)
