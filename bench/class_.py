@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from labkit.settings import euid
+from labkit.system.machine import euid
 from tests.support.classes import ClassLearner, course, labkit_class, learners, log_in
 
 ENV = {"LABKIT_CLASS_PORT": "8020", "LABKIT_CLASS_PREFIX": "mlab-b", "LABKIT_CLASS_DIR": "/tmp/mlab-class-bench"}

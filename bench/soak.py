@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from labkit.engines import DAEMONS, sandbox
+from labkit.engines import DAEMONS, own
+from labkit.engines.sandbox import SandboxEngine
 from labkit.errors import LabError
 from labkit.experiment import REPOSITORY
 from labkit.oci.registry import Registry
@@ -100,17 +101,17 @@ class Soak:
             raise StepFailed(f"labkit up failed: {result.stderr.strip()[-300:]}")
 
     def whole_lab(self, tag: str) -> None:
-        whole_lab(sandbox.SandboxEngine(self.settings).endpoints(), self.settings, tag)
+        whole_lab(SandboxEngine(self.settings).endpoints(), self.settings, tag)
 
     def pid(self, service: str) -> int:
-        pid = processes.owned_pid(sandbox.spec_of(self.settings, service))
+        pid = processes.owned_pid(SandboxEngine(self.settings).spec_of(service))
         if pid is None:
             raise CheckFailed(f"{service} is not running before the fault")
         return pid
 
     def kill(self, service: str) -> None:
         os.kill(self.pid(service), signal.SIGKILL)
-        wait_for(lambda: not sandbox.answers(self.settings, service), 10, f"{service} to stop answering", every=0.05)
+        wait_for(lambda: not own.answers(self.settings, service), 10, f"{service} to stop answering", every=0.05)
 
     # --- faults: each breaks the lab in one way, and checks that it did ----------------------------------------------
     def kill_registry_during_upload(self, tag: str) -> None:
@@ -129,7 +130,7 @@ class Soak:
 
     def stale_pid_file_and_socket(self, tag: str) -> None:
         self.kill("classic")
-        sandbox.daemon_spec(self.settings, "classic").pid_file.write_text(f"{os.getpid()}\n")  # not the lab's: this soak
+        SandboxEngine(self.settings).spec_of("classic").pid_file.write_text(f"{os.getpid()}\n")  # not the lab's: this soak
         self.settings.socket("classic").touch(exist_ok=True)
 
     def interrupt_a_build(self, tag: str) -> None:
@@ -201,7 +202,7 @@ class Soak:
         found = [f"process {p.pid} {p.program}" for p in inventory.lab_processes(self.settings)]
         found += [f"socket {s}" for s in (self.settings.socket(n) for n in DAEMONS) if s.exists()]
         found += [f"mount {point}" for point in mounts.lab_mounts(mounts.sandbox_folders(self.settings))]
-        found += [f"pid file {spec.pid_file}" for spec in (sandbox.spec_of(self.settings, n) for n in sandbox.SERVICES)
+        found += [f"pid file {spec.pid_file}" for spec in (SandboxEngine(self.settings).spec_of(n) for n in own.SERVICES)
                   if spec.pid_file.exists()]
         return found
 

@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from labkit.settings import Settings, euid
+from labkit.settings import Settings
 from labkit.system import inventory, processes
+from labkit.system.machine import euid
 from tests.support.learners import make_learner, seed_cache
 from tests.support.runs import run_labkit
 

@@ -17,8 +17,9 @@ from labkit.engines import Engine
 from labkit.errors import LabError
 from labkit.practice import challenge, quiz, tries
 from labkit.provision import packages, prereqs
-from labkit.settings import Settings, euid, user_name
+from labkit.settings import Settings
 from labkit.steps import dockerfile
+from labkit.system.machine import euid, user_name
 from labkit.views.text import check_line, doctor_report, state_text, table
 
 

@@ -1,7 +1,10 @@
-"""Where the sandbox keeps things, which ports it uses and what it fetches.
+"""Where the sandbox keeps things, which ports it uses and what it fetches: data, and nothing else.
 
 Every location, port and name lives here, and each can be overridden by an
 environment variable, so several sandboxes can live side by side on one host.
+The defaults come from the process alone (its environment, uid, home and machine
+architecture); what the host offers (apt, newuidmap, subordinate ids) is asked in
+`labkit.system`, and the mode left unset is decided by `labkit.engines.choose`.
 """
 
 from __future__ import annotations
@@ -9,8 +12,6 @@ from __future__ import annotations
 import os
 import platform as _platform
 import re
-import shutil
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,6 @@ def host_debian_arch() -> str:
 
 Mode = Literal["sandbox", "rootless", "host"]
 MODES: tuple[Mode, ...] = ("sandbox", "rootless", "host")
-SUBID_FILES = (Path("/etc/subuid"), Path("/etc/subgid"))
 
 
 @dataclass(frozen=True)
@@ -56,60 +56,6 @@ class RegistryAddress:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-def subid_ranges(text: str, user: str, uid: int) -> list[tuple[int, int]]:
-    """(first, count) of every range /etc/subuid or /etc/subgid (their text) gives a user, named or by uid."""
-    ranges = []
-    for line in text.splitlines():
-        fields = line.strip().split(":")
-        if len(fields) == 3 and fields[0] in (user, str(uid)) and fields[1].isdigit() and fields[2].isdigit():
-            if int(fields[2]) > 0:
-                ranges.append((int(fields[1]), int(fields[2])))
-    return ranges
-
-
-def has_subids(user: str, uid: int, files: tuple[Path, ...] = SUBID_FILES) -> bool:
-    """True when every file (/etc/subuid, /etc/subgid) gives the user a range of subordinate ids."""
-    def listed(file: Path) -> bool:
-        try:
-            return bool(subid_ranges(file.read_text(), user, uid))
-        except OSError:
-            return False
-    return all(listed(file) for file in files)
-
-
-def euid() -> int:
-    """This process's effective uid (0 where the platform has none, as on Windows)."""
-    return os.geteuid() if hasattr(os, "geteuid") else 0
-
-
-def user_name(uid: int) -> str:
-    """A uid's login name (the uid itself when it has none)."""
-    import pwd  # Unix only
-
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def rootless_prepared() -> bool:
-    """True where an administrator has prepared this user for the rootless sandbox: newuidmap and newgidmap are
-    installed and the user has subordinate uid and gid ranges (the doctor checks the rest)."""
-    uid = euid()
-    return (shutil.which("newuidmap", path=SYSTEM_PATH) is not None and shutil.which("newgidmap", path=SYSTEM_PATH) is not None
-            and has_subids(user_name(uid), uid))
-
-
-def default_mode() -> Mode:
-    """`sandbox` where the lab can run its own engine as root (Linux, apt); `rootless` for a user whom an administrator
-    prepared for it (`labkit prepare-host`); else `host` (the learner's Docker)."""
-    if sys.platform != "linux" or shutil.which("apt-get") is None:
-        return "host"
-    if euid() == 0:
-        return "sandbox"
-    return "rootless" if rootless_prepared() else "host"
 
 
 def default_registry_port(uid: int) -> int:
@@ -148,7 +94,7 @@ class Settings:
     base_suite: str = "trixie"
     base_arches: tuple[str, ...] = tuple(DEBIAN_PLATFORMS)
     host_arch: str = field(default_factory=host_debian_arch)
-    mode: Mode = "sandbox"
+    mode: Mode | None = None  # None: `engines.choose` decides from what the machine offers
     host_docker: str = ""
     class_mirror: str = ""  # host:port of a class-wide base-image cache the daemons use as a mirror (labkit class)
 
@@ -160,7 +106,7 @@ class Settings:
             return environ.get(name) or default
 
         name = _env("LABKIT_NAME", "lab")
-        uid = euid()
+        uid = os.geteuid() if hasattr(os, "geteuid") else 0  # the process's own uid, as environ is its own environment
         state_default = _xdg("XDG_STATE_HOME", ".local/state", environ) / "multiarch-lab" / name
         cache_default = _xdg("XDG_CACHE_HOME", ".cache", environ) / "multiarch-lab"
         port_text = _env("LABKIT_REGISTRY_PORT", str(default_registry_port(uid)))
@@ -177,8 +123,8 @@ class Settings:
                 + (f" (unknown: {', '.join(unknown)})." if unknown else "."),
                 f"Use names from: {', '.join(DEBIAN_PLATFORMS)}; or unset it to build all of them.",
             )
-        mode = _env("LABKIT_MODE", default_mode())
-        if mode not in MODES:
+        mode = environ.get("LABKIT_MODE") or None
+        if mode is not None and mode not in MODES:
             raise LabError(f"LABKIT_MODE={mode!r} is not a mode of the lab.",
                            "Use LABKIT_MODE=sandbox (the lab's own engine, as root), LABKIT_MODE=rootless (the lab's own "
                            "engine, as your user) or LABKIT_MODE=host (your Docker).")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from labkit.classroom.course import Course
-from labkit.engines import sandbox
+from labkit.engines import own
 from labkit.errors import LabError
 from labkit.experiment import BASE_REPOSITORY
 from labkit.oci.registry import Registry
@@ -32,7 +32,7 @@ def address(course: Course) -> RegistryAddress:
 def spec(instructor: Settings, course: Course) -> ProcessSpec:
     folder = course.cache_dir
     return ProcessSpec("class cache", (str(instructor.bin_dir / "docker-registry"), "serve", str(folder / "config.yml")),
-                       sandbox.service_env(instructor), folder / "pid", folder / "log")
+                       own.service_env(instructor), folder / "pid", folder / "log")
 
 
 def config(course: Course, kind: str, writable: bool = False) -> str:

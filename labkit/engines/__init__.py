@@ -1,32 +1,38 @@
 """Engines the experiment runs on, seen by the rest of the lab only through `Engine` and its endpoints.
 
-This is the one place that knows the modes: `choose` maps the settings' mode to a kind of engine.
+This is the one place that knows the modes: `choose` decides the mode the settings leave open and maps it to a kind
+of engine. The sandbox and the rootless sandbox are siblings over `own.OwnEngine` (the lab's own services); host mode
+drives the learner's Docker.
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
 
 from labkit.engines.base import DAEMONS, Daemon, Engine
 from labkit.engines.host import HostEngine
 from labkit.engines.rootless import RootlessEngine
 from labkit.engines.sandbox import SandboxEngine
-from labkit.settings import Mode, Settings, default_mode
+from labkit.settings import Mode, Settings
+from labkit.system import machine, subids
 
 KINDS: dict[Mode, type[Engine]] = {"sandbox": SandboxEngine, "rootless": RootlessEngine, "host": HostEngine}
 
-__all__ = ["DAEMONS", "KINDS", "Daemon", "Engine", "choose", "classic_store_sandbox"]
+__all__ = ["DAEMONS", "KINDS", "Daemon", "Engine", "choose", "default_mode"]
+
+
+def default_mode() -> Mode:
+    """`sandbox` where the lab can run its own engine as root (Linux, apt); `rootless` for a user whom an administrator
+    prepared for it (`labkit prepare-host`); else `host` (the learner's Docker)."""
+    if not machine.has_apt():
+        return "host"
+    uid = machine.euid()
+    if uid == 0:
+        return "sandbox"
+    return "rootless" if subids.prepared(uid) else "host"
 
 
 def choose(settings: Settings) -> Engine:
-    """The engine the settings ask for."""
-    return KINDS[settings.mode](settings)
-
-
-def classic_store_sandbox() -> Engine | None:
-    """The sandbox, where step 2's failure can be shown on a classic image store, when it can run on this machine."""
-    if default_mode() != "sandbox":
-        return None
-    clean = {name: value for name, value in os.environ.items() if not name.startswith("LABKIT_")}
-    return SandboxEngine(Settings.from_env({**clean, "LABKIT_MODE": "sandbox"}))
-
+    """The engine the settings ask for (LABKIT_MODE), or the one this machine offers when they leave it open."""
+    mode = settings.mode or default_mode()
+    return KINDS[mode](dataclasses.replace(settings, mode=mode))

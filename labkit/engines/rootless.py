@@ -1,4 +1,4 @@
-"""The rootless sandbox: the sandbox's services, run as the learner's own user; nothing of it runs as root.
+"""The rootless sandbox: the lab's own services (own.py), run as the learner's own user; nothing of it runs as root.
 
 The same services as the sandbox, from the learner's own cache, in folders the learner owns: a classic-store and a
 containerd-store dockerd, the registry, the busybox base image as the docker.io mirror.
@@ -27,22 +27,19 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-import labkit.engines.sandbox as sandbox
 from labkit.docker.endpoints import Endpoints
 from labkit.docker.podman import Podman
 from labkit.engines.base import DAEMONS, Daemon
-from labkit.engines.sandbox import SandboxEngine
+from labkit.engines.own import SERVICES, OwnEngine, port_taken, service_env
 from labkit.errors import LabError
-from labkit.oci.registry import Registry
-from labkit.provision import base_image, packages, prereqs, registry_image
 from labkit.provision import podman as podman_provision
+from labkit.provision import prereqs
 from labkit.results import Check, ServiceStatus
-from labkit.settings import SYSTEM_PATH, Mode, Settings, euid, user_name
+from labkit.settings import SYSTEM_PATH, Mode, Settings
 from labkit.system import mounts, network, processes, run
-from labkit.system.files import write_if_changed
+from labkit.system.machine import euid, user_name
 from labkit.system.processes import ProcessSpec
 
-SERVICES = sandbox.SERVICES
 # RootlessKit's child, which holds the namespaces. The copied-up /run still links to the host's /run/docker and
 # /run/containerd (root's); the daemons create their own there (dockerd keeps plugin sockets in /run/docker whatever
 # its exec-root), as dockerd-rootless.sh does.
@@ -73,28 +70,7 @@ def rootlesskit_spec(settings: Settings) -> ProcessSpec:
     # A class-wide base-image cache (labkit class) is reached on the host's loopback, which slirp4netns names 10.0.2.2.
     flags = [flag for flag in ROOTLESSKIT_FLAGS if not (settings.class_mirror and flag == "--disable-host-loopback")]
     argv = (_program("rootlesskit"), f"--state-dir={rootlesskit_dir(settings)}", *flags, "/bin/sh", "-c", HOLDER)
-    return ProcessSpec("rootlesskit", argv, sandbox.service_env(settings), folder / "pid", folder / "log")
-
-
-def daemon_spec(settings: Settings, name: Daemon) -> ProcessSpec:
-    """How one dockerd is started (inside the namespaces): the sandbox's command, told it runs under RootlessKit."""
-    spec = sandbox.daemon_spec(settings, name)
-    rootless = (("ROOTLESSKIT_STATE_DIR", str(rootlesskit_dir(settings))), ("ROOTLESSKIT_PARENT_EUID", str(euid())),
-                ("ROOTLESSKIT_PARENT_EGID", str(os.getegid())), ("XDG_RUNTIME_DIR", str(runtime_dir(settings, name))))
-    return dataclasses.replace(spec, env=(*spec.env, *rootless))
-
-
-def spec_of(settings: Settings, service: str) -> ProcessSpec:
-    """How a service (`registry`, `classic` or `multiarch`) is started."""
-    if service == "registry":
-        return sandbox.registry_spec(settings)
-    return daemon_spec(settings, sandbox.daemon_named(service))
-
-
-def daemon_config(settings: Settings, name: Daemon) -> dict[str, object]:
-    """daemon.json of one rootless daemon: the sandbox's (its folders, no bridge, the image store set explicitly, the
-    local mirror), in rootless mode."""
-    return {**sandbox.daemon_config(settings, name), "rootless": True}
+    return ProcessSpec("rootlesskit", argv, service_env(settings), folder / "pid", folder / "log")
 
 
 def own_private_folder(folder: Path) -> None:
@@ -107,13 +83,6 @@ def own_private_folder(folder: Path) -> None:
                        "Set LABKIT_RUN_DIR to a folder of your own, then run `labkit up` again.")
     if stat.S_IMODE(info.st_mode) & 0o077:
         folder.chmod(0o700)
-
-
-def _netns(pid: int) -> str:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/net")
-    except OSError:
-        return ""
 
 
 def namespace_holder(settings: Settings) -> int | None:
@@ -129,28 +98,8 @@ def namespace_holder(settings: Settings) -> int | None:
 
 def runs_inside(pid: int, holder: int | None) -> bool:
     """True when a process is in the network namespace RootlessKit's child holds now."""
-    return holder is not None and _netns(pid) != "" and _netns(pid) == _netns(holder)
-
-
-def _start_inside(spec: ProcessSpec, holder: int) -> None:
-    """Start a service in the namespaces RootlessKit holds; nsenter becomes the service, so its pid is the service's."""
-    enter = (_program("nsenter"), f"--target={holder}", "--user", "--mount", "--net", "--preserve-credentials", "--")
-    pid = processes.start(dataclasses.replace(spec, argv=(*enter, *spec.argv)))
-    deadline = time.monotonic() + 10
-    while processes.is_alive(pid) and processes.argv_of(pid) != list(spec.argv) and time.monotonic() < deadline:
-        time.sleep(0.005)  # until nsenter has entered and run the service: then the pid file names the service
-
-
-def _stop_if_outside(spec: ProcessSpec, holder: int) -> bool:
-    """Stop a service that runs in the namespaces of a RootlessKit that is gone; True when it still runs inside."""
-    pid = processes.owned_pid(spec)
-    if pid is None:
-        return False
-    if runs_inside(pid, holder):
-        return True
-    print(f"labkit: the {spec.name} service was left in the namespaces of a RootlessKit that stopped; restarting it", flush=True)
-    processes.stop(spec)
-    return False
+    inside = processes.net_namespace(pid)
+    return holder is not None and inside != "" and inside == processes.net_namespace(holder)
 
 
 def _ensure_namespaces(settings: Settings, timeout: float = 30.0) -> int:
@@ -193,54 +142,15 @@ def port_plan(listed: str, host: str, port: int) -> tuple[bool, list[str]]:
     return found, others
 
 
-def _publish_registry(settings: Settings) -> None:
-    """The registry's port, published on the host's loopback by RootlessKit (replacing a port it published before)."""
-    listed = _rootlessctl(settings, "list-ports", "--json")
-    found, others = port_plan(listed.stdout, settings.registry_host, settings.registry_port)
-    for stale in others:
-        _rootlessctl(settings, "remove-ports", stale)
-    if found:
-        return
-    taken = sandbox.port_taken(settings)
-    if not network.port_is_free(settings.registry_host, settings.registry_port):
-        raise taken
-    added = _rootlessctl(settings, "add-ports", f"{settings.registry}:{settings.registry_port}/tcp")
-    if not added.ok:
-        raise taken if "in use" in added.stderr else run.CommandFailed(
-            added, "Publishing the registry's port with RootlessKit", "Run `labkit down`, then `labkit up` again.")
-
-
-def _start_registry(settings: Settings, holder: int) -> None:
-    spec = sandbox.registry_spec(settings)
-    write_if_changed(settings.service_dir("registry") / "config.yml", sandbox.registry_config(settings))
-    if not _stop_if_outside(spec, holder):
-        _start_inside(spec, holder)
-
-
-def _start_daemon(settings: Settings, name: Daemon, holder: int) -> None:
-    spec = daemon_spec(settings, name)
-    write_if_changed(settings.service_dir(name) / "daemon.json", json.dumps(daemon_config(settings, name), indent=2) + "\n")
-    if _stop_if_outside(spec, holder):
-        data = settings.service_dir(name) / "data"
-        if data.is_dir() and any(data.iterdir()):
-            return
-        print(f"labkit: the {name} daemon's data folder was emptied or removed under it; restarting it", flush=True)
-        processes.stop(spec)
-    _unmount_inside(settings, name, holder)
-    _clean(settings, name)
-    runtime_dir(settings, name).mkdir(mode=0o700, exist_ok=True)
-    _start_inside(spec, holder)
-
-
-def _unmount_inside(settings: Settings, name: Daemon, holder: int) -> None:
-    """Undo, in the lab's mount namespace, what a daemon that was killed left mounted under its folders."""
-    try:
-        points = mounts.lab_mounts(mounts.sandbox_folders(settings, name), Path(f"/proc/{holder}/mounts"))
-    except OSError:
-        return
-    enter = [_program("nsenter"), f"--target={holder}", "--user", "--mount", "--preserve-credentials", "--"]
-    for point in points:
-        run.run([*enter, "umount", "-l", point])
+def _remove_tree(folder: Path) -> None:
+    """Remove a folder the daemon filled as root of its user namespace: some of its folders have no x bit for their
+    owner (root there needs none), so they are opened up first, all of them being the learner's."""
+    for parent, folders, _ in os.walk(folder):
+        for name in folders:
+            path = os.path.join(parent, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _clean(settings: Settings, name: Daemon) -> list[Path]:
@@ -255,92 +165,120 @@ def _clean(settings: Settings, name: Daemon) -> list[Path]:
     return left
 
 
-def _remove_tree(folder: Path) -> None:
-    """Remove a folder the daemon filled as root of its user namespace: some of its folders have no x bit for their
-    owner (root there needs none), so they are opened up first, all of them being the learner's."""
-    for parent, folders, _ in os.walk(folder):
-        for name in folders:
-            path = os.path.join(parent, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o700)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _require_prerequisites(settings: Settings) -> None:
-    uid = euid()
-    user = user_name(uid)
-    if uid == 0:
-        raise LabError("The rootless sandbox runs as your own user, and this is root.",
-                       "Run the lab as a user, or use the sandbox as root (LABKIT_MODE=sandbox).")
-    missing = [check for check in prereqs.required(user, uid) if not check.ok]
-    if missing:
-        lines = "\n".join(f"  - {check.what}: {check.next_step}" for check in missing)
-        raise LabError(f"The rootless sandbox needs what this machine does not have yet:\n{lines}",
-                       f"Ask your administrator to run {prereqs.prepare_command(user)}, then run `labkit up` again.")
-
-
-class RootlessEngine(SandboxEngine):
-    """The sandbox's services as the learner's own user: two rootless dockerds (classic and containerd image store)
-    and a registry, in namespaces RootlessKit holds, the registry published on the host's loopback.
-
-    `up` provisions what is missing and starts what is not running; `down` stops what the lab started, by pid.
-    """
+class RootlessEngine(OwnEngine):
+    """The lab's own engine as the learner's own user: two rootless dockerds (classic and containerd image store) and
+    a registry, in namespaces RootlessKit holds, the registry published on the host's loopback."""
 
     mode: ClassVar[Mode] = "rootless"
     title: ClassVar[str] = "the rootless sandbox"
+    context_description: ClassVar[str] = "lab rootless sandbox daemon"
+    daemon_settings: ClassVar[dict[str, object]] = {"rootless": True}
 
-    def up(self, buildkit_tar: Path | None = None, timeout: float = 60.0) -> Endpoints:
-        self.refuse_buildkit_tar(buildkit_tar)
-        settings = self.settings
-        _require_prerequisites(settings)
-        with sandbox.locked(settings):
-            record = packages.fetch(settings)
-            packages.unpack(settings, record)
-            own_private_folder(settings.run_dir)
-            holder = _ensure_namespaces(settings)
-            _start_registry(settings, holder)
-            _publish_registry(settings)
-            for name in DAEMONS:
-                _start_daemon(settings, name, holder)
-            sandbox.ensure_docker_config(settings, "lab rootless sandbox daemon")
-            sandbox.wait_until_answering(settings, timeout, spec_of)
-            registry = Registry(settings.registry)
-            base_image.ensure_pushed(settings, registry, record)
-            registry_image.ensure_pushed(settings, registry, record)
-        return self.endpoints()
+    def _holder(self) -> int:
+        holder = namespace_holder(self.settings)
+        if holder is None:
+            raise LabError("RootlessKit, which holds the rootless sandbox's namespaces, is not running.",
+                           "Run `labkit up` again.")
+        return holder
 
-    def down(self) -> list[str]:
+    def _enter(self, *namespaces: str) -> tuple[str, ...]:
+        """nsenter into the namespaces RootlessKit holds (user and mount, and those given)."""
+        return (_program("nsenter"), f"--target={self._holder()}", "--user", "--mount", *namespaces,
+                "--preserve-credentials", "--")
+
+    def require(self) -> None:
+        uid = euid()
+        user = user_name(uid)
+        if uid == 0:
+            raise LabError("The rootless sandbox runs as your own user, and this is root.",
+                           "Run the lab as a user, or use the sandbox as root (LABKIT_MODE=sandbox).")
+        missing = [check for check in prereqs.required(user, uid) if not check.ok]
+        if missing:
+            lines = "\n".join(f"  - {check.what}: {check.next_step}" for check in missing)
+            raise LabError(f"The rootless sandbox needs what this machine does not have yet:\n{lines}",
+                           f"Ask your administrator to run {prereqs.prepare_command(user)}, then run `labkit up` again.")
+
+    def open(self) -> None:
+        own_private_folder(self.settings.run_dir)
+        _ensure_namespaces(self.settings)
+
+    def daemon_env(self, name: Daemon) -> tuple[tuple[str, str], ...]:
+        """Told it runs under RootlessKit, with a runtime folder of its own."""
+        return (("ROOTLESSKIT_STATE_DIR", str(rootlesskit_dir(self.settings))), ("ROOTLESSKIT_PARENT_EUID", str(euid())),
+                ("ROOTLESSKIT_PARENT_EGID", str(os.getegid())), ("XDG_RUNTIME_DIR", str(runtime_dir(self.settings, name))))
+
+    def in_place(self, spec: ProcessSpec) -> bool:
+        """A service left in the namespaces of a RootlessKit that is gone is stopped, to start again in the new ones."""
+        pid = processes.owned_pid(spec)
+        if pid is None:
+            return False
+        if runs_inside(pid, namespace_holder(self.settings)):
+            return True
+        print(f"labkit: the {spec.name} service was left in the namespaces of a RootlessKit that stopped; restarting it",
+              flush=True)
+        processes.stop(spec)
+        return False
+
+    def launch(self, spec: ProcessSpec) -> None:
+        """Inside the namespaces RootlessKit holds; nsenter becomes the service, so its pid is the service's."""
+        pid = processes.start(dataclasses.replace(spec, argv=(*self._enter("--net"), *spec.argv)))
+        deadline = time.monotonic() + 10
+        while processes.is_alive(pid) and processes.argv_of(pid) != list(spec.argv) and time.monotonic() < deadline:
+            time.sleep(0.005)  # until nsenter has entered and run the service: then the pid file names the service
+
+    def clear(self, name: Daemon) -> None:
+        """Undo, in the lab's mount namespace, what a daemon that was killed left mounted; then its files."""
         settings = self.settings
-        with sandbox.locked(settings):
-            stopped = [name for name in (*DAEMONS, "registry") if processes.stop(spec_of(settings, name))]
-            if processes.stop(rootlesskit_spec(settings)):
-                stopped.append("rootlesskit")
-            for name in DAEMONS:
-                _clean(settings, name)
-            if rootlesskit_dir(settings).exists():
-                _remove_tree(rootlesskit_dir(settings))
-            if settings.run_dir.is_dir() and not any(settings.run_dir.iterdir()):
-                settings.run_dir.rmdir()
+        try:
+            points = mounts.lab_mounts(mounts.sandbox_folders(settings, name), Path(f"/proc/{self._holder()}/mounts"))
+        except OSError:
+            points = []
+        for point in points:
+            run.run([*self._enter(), "umount", "-l", point])
+        _clean(settings, name)
+        runtime_dir(settings, name).mkdir(mode=0o700, exist_ok=True)
+
+    def claim_port(self) -> None:
+        """The registry listens inside the namespaces; its port is claimed on the host when it is published."""
+
+    def publish_registry(self) -> None:
+        """The registry's port, published on the host's loopback by RootlessKit (replacing a port it published before)."""
+        settings = self.settings
+        listed = _rootlessctl(settings, "list-ports", "--json")
+        found, others = port_plan(listed.stdout, settings.registry_host, settings.registry_port)
+        for stale in others:
+            _rootlessctl(settings, "remove-ports", stale)
+        if found:
+            return
+        if not network.port_is_free(settings.registry_host, settings.registry_port):
+            raise port_taken(settings)
+        added = _rootlessctl(settings, "add-ports", f"{settings.registry}:{settings.registry_port}/tcp")
+        if not added.ok:
+            raise port_taken(settings) if "in use" in added.stderr else run.CommandFailed(
+                added, "Publishing the registry's port with RootlessKit", "Run `labkit down`, then `labkit up` again.")
+
+    def close(self) -> list[str]:
+        """RootlessKit (with its slirp4netns) stopped, and the daemons' leftovers and its state removed."""
+        settings = self.settings
+        stopped = ["rootlesskit"] if processes.stop(rootlesskit_spec(settings)) else []
+        for name in DAEMONS:
+            _clean(settings, name)
+        if rootlesskit_dir(settings).exists():
+            _remove_tree(rootlesskit_dir(settings))
+        if settings.run_dir.is_dir() and not any(settings.run_dir.iterdir()):
+            settings.run_dir.rmdir()
         return stopped
 
-    def status(self) -> list[ServiceStatus]:
-        """The sandbox's rows; a service left outside the namespaces RootlessKit holds now does not count as running."""
-        settings = self.settings
-        holder = namespace_holder(settings)
-        rows = sandbox.service_rows(settings, self.emulator_fix(), spec_of)
-        for index, row in enumerate(rows):
-            if row.service in SERVICES and row.pid is not None and not runs_inside(row.pid, holder):
-                rows[index] = dataclasses.replace(row, state="not answering",
-                                                  detail="its RootlessKit stopped; `labkit up` restarts it")
-        return rows
+    def checked_rows(self, rows: list[ServiceStatus]) -> list[ServiceStatus]:
+        """A service left outside the namespaces RootlessKit holds now does not count as running."""
+        holder = namespace_holder(self.settings)
+        return [dataclasses.replace(row, state="not answering", detail="its RootlessKit stopped; `labkit up` restarts it")
+                if row.service in SERVICES and row.pid is not None and not runs_inside(row.pid, holder) else row
+                for row in rows]
 
-    def readiness(self) -> list[Check]:
-        """The sandbox's checks, in the same lines; before them, only the rootless prerequisites this machine lacks."""
-        settings = self.settings
-        user = user_name(euid())
-        missing = [check for check in prereqs.checks(settings, user, euid()) if not check.ok]
-        return [*missing, *sandbox.readiness_checks(settings, self.endpoints(), self.status(), packages.ENGINE_PACKAGES,
-                                                    self.emulator_fix())]
+    def prerequisites(self) -> list[Check]:
+        """Only the rootless prerequisites this machine lacks."""
+        return [check for check in prereqs.checks(self.settings, user_name(euid()), euid()) if not check.ok]
 
     def emulator_fix(self) -> str:
         return prereqs.prepare_command(user_name(euid()))

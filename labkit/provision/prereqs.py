@@ -20,8 +20,10 @@ from pathlib import Path
 from labkit.errors import LabError
 from labkit.provision import emulators
 from labkit.results import Check
-from labkit.settings import SUBID_FILES, SYSTEM_PATH, Settings, euid
+from labkit.settings import SYSTEM_PATH, Settings
 from labkit.system import apt, run, subids, userns
+from labkit.system.machine import euid
+from labkit.system.subids import SUBID_FILES
 
 TUN = Path("/dev/net/tun")
 APPARMOR_PROFILE = Path("/etc/apparmor.d/multiarch-lab-rootlesskit")

@@ -55,6 +55,14 @@ def command_line(pid: int, proc: Path = PROC) -> str:
     return " ".join(argv_of(pid, proc))
 
 
+def net_namespace(pid: int, proc: Path = PROC) -> str:
+    """The network namespace a process is in, as /proc names it (`net:[4026531840]`; '' once it has ended)."""
+    try:
+        return os.readlink(proc / str(pid) / "ns" / "net")
+    except OSError:
+        return ""
+
+
 def is_alive(pid: int) -> bool:
     """True for a live process (a zombie counts as gone)."""
     try:

@@ -9,10 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.settings import SUBID_FILES, subid_ranges
+from labkit.system import machine
 
 RANGE_SIZE = 65536  # what useradd gives (SUB_UID_COUNT), and what images with uids up to 65535 need
 FIRST_ID = 100000  # SUB_UID_MIN's default
+SUBID_FILES = (Path("/etc/subuid"), Path("/etc/subgid"))
+
+
+def subid_ranges(text: str, user: str, uid: int) -> list[tuple[int, int]]:
+    """(first, count) of every range /etc/subuid or /etc/subgid (their text) gives a user, named or by uid."""
+    ranges = []
+    for line in text.splitlines():
+        fields = line.strip().split(":")
+        if len(fields) == 3 and fields[0] in (user, str(uid)) and fields[1].isdigit() and fields[2].isdigit():
+            if int(fields[2]) > 0:
+                ranges.append((int(fields[1]), int(fields[2])))
+    return ranges
 
 
 @dataclass(frozen=True)
@@ -54,3 +66,14 @@ def next_free(files: tuple[Path, ...] = SUBID_FILES, size: int = RANGE_SIZE) -> 
             if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
                 end = max(end, int(fields[1]) + int(fields[2]))
     return end
+
+
+def has_subids(user: str, uid: int, files: tuple[Path, ...] = SUBID_FILES) -> bool:
+    """True when every file (/etc/subuid, /etc/subgid) gives the user a range of subordinate ids."""
+    return all(found.ranges for found in read(user, uid, files))
+
+
+def prepared(uid: int) -> bool:
+    """True where an administrator has prepared this user for the rootless sandbox: newuidmap and newgidmap are
+    installed and the user has subordinate uid and gid ranges (the doctor checks the rest)."""
+    return machine.has_program("newuidmap") and machine.has_program("newgidmap") and has_subids(machine.user_name(uid), uid)

@@ -154,7 +154,7 @@ def test_the_class_cache_serves_every_learner_and_takes_no_push(klass: list[Clas
 
 def test_each_learners_engine_runs_with_the_class_process_limit(klass: list[ClassLearner]) -> None:
     for learner in klass:
-        spec = rootless.daemon_spec(learner.settings, "multiarch")
+        spec = rootless.RootlessEngine(learner.settings).spec_of("multiarch")
         pid = int(spec.pid_file.read_text())
         limits = Path(f"/proc/{pid}/limits").read_text()
         line = next(row for row in limits.splitlines() if row.startswith("Max processes"))

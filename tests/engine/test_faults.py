@@ -15,12 +15,14 @@ import pytest
 
 from labkit import engines
 from labkit.docker.endpoints import Endpoints
-from labkit.engines import DAEMONS, sandbox
+from labkit.engines import own
+from labkit.engines.sandbox import SandboxEngine
 from labkit.experiment import REPOSITORY
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.steps import inspect_index
 from labkit.system import processes
+from tests.support.contract import EngineContract, Subject
 from tests.support.runs import (
     SlowBuild,
     build_outcome,
@@ -45,13 +47,13 @@ def healthy(endpoints: Endpoints, settings: Settings) -> Iterator[Endpoints]:
 
 
 def _pid(settings: Settings, service: str) -> int:
-    pid = processes.owned_pid(sandbox.spec_of(settings, service))
+    pid = processes.owned_pid(SandboxEngine(settings).spec_of(service))
     assert pid is not None, f"{service} is not running"
     return pid
 
 
 def _wait_until_silent(settings: Settings, service: str) -> None:
-    wait_for(lambda: not sandbox.answers(settings, service), 10, f"the {service} service to stop answering", every=0.05)
+    wait_for(lambda: not own.answers(settings, service), 10, f"the {service} service to stop answering", every=0.05)
 
 
 def _host_platform(settings: Settings) -> str:
@@ -71,7 +73,7 @@ def test_registry_killed_during_an_upload(healthy: Endpoints, settings: Settings
     exit_code, pushed = build_outcome(push)
     assert exit_code == 0 and pushed["return_code"] != 0, "the push went through although the registry was killed"
     assert "connection refused" in pushed["stderr"] or "closed network connection" in pushed["stderr"], pushed["stderr"]
-    assert not sandbox.answers(settings, "registry")
+    assert not own.answers(settings, "registry")
 
     result = run_labkit("up")
     assert result.returncode == 0, result.stderr
@@ -117,30 +119,26 @@ def test_an_interrupted_build_leaves_nothing_half_made(who: str, healthy: Endpoi
     assert (exit_code, pushed["return_code"]) == (0, 0), pushed.get("stderr")
 
 
-def test_a_killed_daemon_is_recovered_by_up(healthy: Endpoints, settings: Settings) -> None:
-    for daemon in DAEMONS:
-        os.kill(_pid(settings, daemon), signal.SIGKILL)
-        _wait_until_silent(settings, daemon)
-        status = {row.service: row.state for row in sandbox.SandboxEngine(settings).status()}
-        assert status[daemon] != "running"
-        result = run_labkit("up")
-        assert result.returncode == 0, result.stderr
-    whole_lab(healthy, settings, "multi")
+class SandboxSubject(Subject):
+    """The sandbox, driven as root."""
+
+    def __init__(self, endpoints: Endpoints, settings: Settings) -> None:
+        self.engine, self.endpoints = SandboxEngine(settings), endpoints
+
+    def labkit(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_labkit(*args)
+
+    def bystander(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["sleep", "300"])
+
+    def experiment_runs(self, tag: str) -> None:
+        whole_lab(self.endpoints, self.settings, tag)
 
 
-def test_stale_pid_files_and_sockets_after_a_crash(healthy: Endpoints, settings: Settings) -> None:
-    os.kill(_pid(settings, "classic"), signal.SIGKILL)
-    _wait_until_silent(settings, "classic")
-    bystander = subprocess.Popen(["sleep", "60"])  # a process the lab did not start, named in its pid file
-    try:
-        sandbox.daemon_spec(settings, "classic").pid_file.write_text(f"{bystander.pid}\n")
-        settings.socket("classic").touch(exist_ok=True)
-        assert run_labkit("up").returncode == 0
-        assert bystander.poll() is None, "the lab signalled a process it did not start"
-        assert _pid(settings, "classic") != bystander.pid
-    finally:
-        bystander.kill()
-    whole_lab(healthy, settings, "multi")
+class TestTheSandboxKeepsTheEngineContract(EngineContract):
+    @pytest.fixture()
+    def subject(self, healthy: Endpoints, settings: Settings) -> SandboxSubject:
+        return SandboxSubject(healthy, settings)
 
 
 def test_two_ups_at_once_one_waits_for_the_other(healthy: Endpoints, settings: Settings) -> None:
@@ -162,10 +160,10 @@ def _lock_waiter(settings: Settings) -> bool:
     return any(" -> " in line and f":{inode} " in line for line in Path("/proc/locks").read_text().splitlines())
 
 
-@pytest.mark.parametrize("service", sandbox.SERVICES)
+@pytest.mark.parametrize("service", own.SERVICES)
 def test_a_lost_pid_file_is_adopted(service: str, healthy: Endpoints, settings: Settings) -> None:
     running = _pid(settings, service)
-    spec = sandbox.spec_of(settings, service)
+    spec = SandboxEngine(settings).spec_of(service)
     spec.pid_file.unlink()
     spec.log_file.unlink(missing_ok=True)
     result = run_labkit("up")
@@ -183,8 +181,8 @@ def test_a_service_folder_removed_under_it(healthy: Endpoints, settings: Setting
         shutil.rmtree(settings.service_dir(service), ignore_errors=True)
         result = run_labkit("up")
         assert result.returncode == 0, result.stderr
-        assert sandbox.answers(settings, service)
-        assert sandbox.spec_of(settings, service).pid_file.is_file()
+        assert own.answers(settings, service)
+        assert SandboxEngine(settings).spec_of(service).pid_file.is_file()
     assert _pid(settings, "registry") == before["registry"], "the running registry was not adopted"
     assert _pid(settings, "classic") != before["classic"], "the emptied classic daemon was not restarted"
     assert "restarting it" in result.stdout + result.stderr

@@ -14,7 +14,7 @@ import pytest
 from python_on_whales import Container, DockerClient
 
 from labkit.docker.endpoints import Endpoints
-from labkit.engines import DAEMONS, sandbox
+from labkit.engines import DAEMONS, own
 from labkit.engines import host as hostmode
 from labkit.settings import Settings
 from labkit.steps import multiarch_build
@@ -177,7 +177,7 @@ def test_docker_host_and_docker_config_are_ignored(endpoints: Endpoints, setting
     status = run_labkit("status", env=env)
     assert status.returncode == 0, status.stdout + status.stderr
     rows = [line.split() for line in status.stdout.splitlines()]
-    assert {row[0]: row[1] for row in rows if row and row[0] in sandbox.SERVICES} == dict.fromkeys(sandbox.SERVICES, "running")
+    assert {row[0]: row[1] for row in rows if row and row[0] in own.SERVICES} == dict.fromkeys(own.SERVICES, "running")
 
     tag = f"docker-host-{docker_host.split(':')[0]}"
     steps = subprocess.run([sys.executable, "-c", STEPS, str(tmp_path / "work"), tag], env=env, capture_output=True,

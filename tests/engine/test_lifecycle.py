@@ -15,7 +15,8 @@ import pytest
 
 from labkit import engines
 from labkit.docker.endpoints import Endpoints
-from labkit.engines import DAEMONS, sandbox
+from labkit.engines import DAEMONS, own
+from labkit.engines.sandbox import SandboxEngine
 from labkit.settings import Settings
 from labkit.system import inventory, mounts, processes
 from tests.conftest import WATCHED, tree_hash
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.last
 
 
 def _pids(settings: Settings) -> dict[str, int | None]:
-    return {name: processes.owned_pid(sandbox.spec_of(settings, name)) for name in sandbox.SERVICES}
+    return {name: processes.owned_pid(SandboxEngine(settings).spec_of(name)) for name in own.SERVICES}
 
 
 def test_every_lab_socket_listens_on_loopback(endpoints: Endpoints, settings: Settings) -> None:

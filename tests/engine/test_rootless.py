@@ -28,12 +28,13 @@ import pytest
 
 import labkit.engines.rootless as rootless
 from labkit.docker.endpoints import Endpoints
-from labkit.engines import DAEMONS, sandbox
+from labkit.engines import DAEMONS, own
 from labkit.experiment import PLATFORMS, REPOSITORY, STEP2_ERROR
 from labkit.oci import media
 from labkit.oci.registry import Registry
 from labkit.settings import Settings
 from labkit.system import inventory, network, processes, subids
+from tests.support.contract import EngineContract, Subject
 from tests.support.emulation import registered_only, the_other_emulator
 from tests.support.learners import Learner, make_learner, seed_cache
 from tests.support.runs import STEPS, run_labkit, wait_for
@@ -244,64 +245,56 @@ def test_the_learners_lab_listens_only_on_loopback_and_private_sockets(learner: 
 # --- faults ----------------------------------------------------------------------------------------------------------
 
 def _pid_of(settings: Settings, spec_name: str) -> int:
-    spec = rootless.rootlesskit_spec(settings) if spec_name == "rootlesskit" else rootless.spec_of(settings, spec_name)
+    engine = rootless.RootlessEngine(settings)
+    spec = rootless.rootlesskit_spec(settings) if spec_name == "rootlesskit" else engine.spec_of(spec_name)
     return int(spec.pid_file.read_text())
-
-
-def _until_silent(sock: Path, what: str) -> None:
-    wait_for(lambda: not sandbox.daemon_answers(sock) or None, 10, what)
-
-
-def test_a_killed_daemon_is_restarted_by_up(learner: Learner) -> None:
-    settings = learner.settings
-    for daemon in DAEMONS:
-        before = _pid_of(settings, daemon)
-        os.kill(before, signal.SIGKILL)
-        _until_silent(settings.socket(daemon), f"the {daemon} daemon to stop")
-        assert _status(learner)[daemon] == "stopped"
-        up = learner.labkit("up")
-        assert up.returncode == 0, up.stdout + up.stderr
-        assert _status(learner)[daemon] == "running" and _pid_of(settings, daemon) != before
 
 
 def test_a_killed_rootlesskit_is_restarted_by_up_with_every_service(learner: Learner) -> None:
     settings = learner.settings
-    before = {name: _pid_of(settings, name) for name in ("rootlesskit", *sandbox.SERVICES)}
+    before = {name: _pid_of(settings, name) for name in ("rootlesskit", *own.SERVICES)}
     os.kill(before["rootlesskit"], signal.SIGKILL)
     wait_for(lambda: not Registry(settings.registry).ping() or None, 10, "the registry's port to close")
-    assert {_status(learner)[name] for name in sandbox.SERVICES} == {"not"}  # not answering: RootlessKit is gone
+    assert {_status(learner)[name] for name in own.SERVICES} == {"not"}  # not answering: RootlessKit is gone
     up = learner.labkit("up")
     assert up.returncode == 0, up.stdout + up.stderr
     after = {name: _pid_of(settings, name) for name in before}
     assert all(after[name] != before[name] for name in before), (before, after)
-    assert {name: state for name, state in _status(learner).items() if name in sandbox.SERVICES} ==\
-        dict.fromkeys(sandbox.SERVICES, "running")
+    assert {name: state for name, state in _status(learner).items() if name in own.SERVICES} ==\
+        dict.fromkeys(own.SERVICES, "running")
     steps = learner.run([str(learner.python), "-c", STEPS, str(settings.state_dir / "test-work"), "after-rootlesskit"])
     assert steps.returncode == 0 and json.loads(steps.stdout.splitlines()[-1])["step4"] == list(PLATFORMS), steps.stderr
 
 
-def test_stale_pid_files_and_sockets_after_a_crash(learner: Learner) -> None:
-    settings = learner.settings
-    os.kill(_pid_of(settings, "classic"), signal.SIGKILL)
-    _until_silent(settings.socket("classic"), "the classic daemon to stop")
-    bystander = subprocess.Popen(["sleep", "300"], user=learner.uid, group=learner.gid, extra_groups=[])
-    try:  # the learner's own process, which the lab did not start, named in the daemon's pid file
-        rootless.spec_of(settings, "classic").pid_file.write_text(f"{bystander.pid}\n")
-        assert settings.socket("classic").exists()  # left by the killed daemon
-        up = learner.labkit("up")
-        assert up.returncode == 0, up.stdout + up.stderr
-        assert bystander.poll() is None, "the lab signalled a process it did not start"
-        assert _pid_of(settings, "classic") != bystander.pid and _status(learner)["classic"] == "running"
-    finally:
-        bystander.kill()
-        bystander.wait()
+class LearnerSubject(Subject):
+    """The rootless sandbox, driven as its learner."""
+
+    def __init__(self, learner: Learner) -> None:
+        self.learner, self.engine = learner, rootless.RootlessEngine(learner.settings)
+
+    def labkit(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.learner.labkit(*args)
+
+    def bystander(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["sleep", "300"], user=self.learner.uid, group=self.learner.gid, extra_groups=[])
+
+    def experiment_runs(self, tag: str) -> None:
+        learner = self.learner
+        steps = learner.run([str(learner.python), "-c", STEPS, str(self.settings.state_dir / "test-work"), tag])
+        assert steps.returncode == 0 and json.loads(steps.stdout.splitlines()[-1])["step4"] == list(PLATFORMS), steps.stderr
+
+
+class TestTheRootlessSandboxKeepsTheEngineContract(EngineContract):
+    @pytest.fixture()
+    def subject(self, learner: Learner) -> LearnerSubject:
+        return LearnerSubject(learner)
 
 
 # --- side by side, and down ------------------------------------------------------------------------------------------
 
 def test_a_second_learner_runs_a_lab_beside_the_first(prepared: Prepared, learner: Learner) -> None:
     second = prepared.learners[1]
-    first_pids = {name: _pid_of(learner.settings, name) for name in ("rootlesskit", *sandbox.SERVICES)}
+    first_pids = {name: _pid_of(learner.settings, name) for name in ("rootlesskit", *own.SERVICES)}
     up = second.labkit("up")
     assert up.returncode == 0, up.stdout + up.stderr
     settings = second.settings
@@ -324,7 +317,7 @@ def test_down_leaves_nothing_of_the_learners_lab(learner: Learner) -> None:
     wait_for(lambda: not _processes_of(learner.uid) or None, 10, "the learner's processes to end")
     assert not settings.run_dir.exists(), sorted(settings.run_dir.rglob("*"))
     assert not rootless.rootlesskit_dir(settings).exists()
-    assert [spec.pid_file for spec in (rootless.rootlesskit_spec(settings), *map(lambda name: rootless.spec_of(settings, name),
-                                                                               sandbox.SERVICES)) if spec.pid_file.exists()] == []
+    assert [spec.pid_file for spec in (rootless.rootlesskit_spec(settings), *map(rootless.RootlessEngine(settings).spec_of,
+                                                                               own.SERVICES)) if spec.pid_file.exists()] == []
     assert network.port_is_free(settings.registry_host, settings.registry_port)
     assert not (learner.home / ".docker").exists(), "the lab wrote to the learner's own ~/.docker"

@@ -11,7 +11,7 @@ import pytest
 
 from bench.soak import CheckFailed, Soak, run
 from labkit.docker.endpoints import Endpoints
-from labkit.engines import sandbox
+from labkit.engines import own
 
 
 class WrongCheck(Soak):
@@ -21,7 +21,7 @@ class WrongCheck(Soak):
 
     def kill_registry_and_expect_it_up(self, tag: str) -> None:
         os.kill(self.pid("registry"), signal.SIGKILL)
-        if not sandbox.answers(self.settings, "registry"):
+        if not own.answers(self.settings, "registry"):
             raise CheckFailed("the registry does not answer")
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from python_on_whales import DockerClient
 
-from labkit.engines import sandbox
+from labkit.engines import own
 from labkit.settings import SYSTEM_PATH, Settings
 from labkit.system import mounts, processes
 from tests.support.signals import with_default_signals
@@ -101,7 +101,7 @@ def bridged_engine(settings: Settings) -> Iterator[BridgedEngine]:
                 env={"PATH": f"{settings.bin_dir}:{SYSTEM_PATH}", "HOME": str(folder)},
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
-        while not sandbox.daemon_answers(socket):
+        while not own.daemon_answers(socket):
             if daemon.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the bridged dockerd did not answer:\n{(folder / 'log').read_text()[-2000:]}")
             time.sleep(0.1)

@@ -24,7 +24,8 @@ from labkit.system.files import chown_tree
 
 REPO = Path(__file__).resolve().parents[2]
 COMMENT = "multiarch lab test learner"
-SETTINGS = ("import json; from labkit.settings import Settings; s = Settings.from_env(); "
+SETTINGS = ("import json; from labkit import engines; from labkit.settings import Settings; "
+            "s = engines.choose(Settings.from_env()).settings; "
             "print(json.dumps({'name': s.name, 'cache': str(s.cache_dir), 'state': str(s.state_dir), "
             "'run': str(s.run_dir), 'port': s.registry_port, 'mode': s.mode}))")
 

@@ -19,8 +19,9 @@ import pytest
 from labkit.engines import KINDS, rootless
 from labkit.errors import LabError
 from labkit.provision import emulators, prereqs
-from labkit.settings import MODES, Settings, default_registry_port, default_run_dir, has_subids, subid_ranges
+from labkit.settings import MODES, Settings, default_registry_port, default_run_dir
 from labkit.system import binfmt, subids, userns
+from labkit.system.subids import has_subids, subid_ranges
 from tests.conftest import DATA
 
 CAPTURED = DATA / "rootless"
@@ -173,11 +174,12 @@ def _settings(tmp_path: Path) -> Settings:
 
 def test_each_daemon_is_rootless_with_its_image_store_set_explicitly(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    classic, multi = (rootless.daemon_config(settings, name) for name in ("classic", "multiarch"))
+    engine = rootless.RootlessEngine(settings)
+    classic, multi = (engine.daemon_config(name) for name in ("classic", "multiarch"))
     assert classic["rootless"] is True and multi["rootless"] is True
     assert classic["features"] == {"containerd-snapshotter": False} and multi["features"] == {"containerd-snapshotter": True}
     assert multi["registry-mirrors"] == ["http://127.0.0.1:5601"] and multi["insecure-registries"] == ["127.0.0.1:5601"]
-    env = dict(rootless.daemon_spec(settings, "classic").env)
+    env = dict(engine.spec_of("classic").env)
     assert env["ROOTLESSKIT_STATE_DIR"] == str(tmp_path / "run/rootlesskit")
     assert env["XDG_RUNTIME_DIR"] == str(tmp_path / "run/classic-runtime")
 
