@@ -10,22 +10,20 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from IPython import get_ipython
 from IPython.display import display
 
 from labkit import engines
 from labkit.diagnostics import checks, doctor
-from labkit.docker.builders import list_builders
 from labkit.docker.endpoints import Endpoints
-from labkit.docker.facts import engine_facts, image_store
+from labkit.docker.facts import image_store
 from labkit.engines import Engine
 from labkit.errors import LabError
 from labkit.experiment import LOCAL_TAG, PLATFORMS, REPOSITORY, STEP2_ERROR, TAG
 from labkit.oci import media, platforms
 from labkit.oci.index import IndexReport
-from labkit.oci.registry import Registry
 from labkit.practice import bank, tries
 from labkit.results import (
     BuildAttempt,
@@ -61,30 +59,44 @@ from labkit.steps import (
     podman_build,
     reproducible,
 )
-from labkit.versions import oci_by_default, vendored_buildkit
-from labkit.views import diagram, frames, index_comparison, text, variants
+from labkit.versions import oci_by_default
+from labkit.views import diagram, frames, index_comparison, notebook, text, variants
 
-__all__ = ["DOCKER_LIST", "OCI_INDEX", "PLATFORMS", "STEP2_ERROR", "Lab", "builder_path", "builders_table", "chosen_builder",
-           "digest_proof", "index_diagram", "index_summary", "index_table", "open_lab", "show", "show_mermaid", "trap_text",
+__all__ = ["COMPARED", "DOCKER_LIST", "EVERY_TAG", "OCI_INDEX", "PLATFORMS", "REPRO_EPOCH", "STEP2_ERROR", "Lab",
+           "build_times", "builder_path", "builders_table", "chosen_builder", "compare_table", "digest_proof",
+           "entries_table", "every_variant_ran", "file_times", "index_diagram", "index_summary", "index_table",
+           "index_table_by_platform", "made_text", "normal_platforms", "open_lab", "podman_text", "practice_ready",
+           "provenance_differences", "said", "same_index_line", "show", "show_mermaid", "trap_text", "variants_table",
            "verify", "versions_text"]
 
+T = TypeVar("T")
+
+# Names the notebooks use, as the lab defines them.
 OCI_INDEX = media.INDEX
 DOCKER_LIST = media.DOCKER_LIST
+REPRO_EPOCH = int(reproducible.EPOCH)
+EVERY_TAG = every_variant.EVERY_TAG
+COMPARED = assemble_index.COMPARED
 
-# Views, as the notebooks call them.
+# Views, as the notebooks call them: each only formats what a step returned.
 index_summary = text.index_summary
 digest_proof = text.digest_proof
-index_table = frames.index_table
-builders_table = frames.builders_table
-index_diagram = diagram.index_diagram
 versions_text = text.versions_text
 chosen_builder = text.chosen_builder
 trap_text = text.trap_text
-
-
-def builder_path(choice: BuilderChoice) -> str:
-    """Which builder step 3 used, as a sentence says it."""
-    return text.builder_path_text(choice.path)
+index_table = frames.index_table
+builders_table = frames.builders_table
+index_diagram = diagram.index_diagram
+variants_table = variants.variants_table
+entries_table = variants.entries_table
+build_times = variants.build_times
+compare_table = variants.compare_table
+same_index_line = variants.same_index_line
+file_times = variants.file_times
+made_text = index_comparison.made_text
+index_table_by_platform = index_comparison.index_table_by_platform
+podman_text = index_comparison.podman_text
+normal_platforms = platforms.normalize_list
 
 
 @dataclass(frozen=True)
@@ -132,8 +144,7 @@ class Lab:
         Cells: 00-07.
         """
         results = checks.environment(self.engine.readiness())
-        print(text.check_lines(results))
-        return all(check.ok for check in results)
+        return said(text.check_lines(results), all(check.ok for check in results))
 
     def is_up(self) -> bool:
         """True when every service of the lab answers.
@@ -159,8 +170,7 @@ class Lab:
         Cells: 02-04.
         """
         found = next(p for p in self.predictions() if p.step == step)
-        print(text.prediction_line(found))
-        return found
+        return said(text.prediction_line(found), found)
 
     # --- step 1 ---------------------------------------------------------------------------------------------------
     def write_dockerfile(self) -> DockerfileResult:
@@ -182,11 +192,7 @@ class Lab:
 
         Cells: 02-02, 03-01, 05-01, 07-02.
         """
-        if (self.workdir / "Dockerfile").is_file():
-            print("The Dockerfile from step 1 is in place.")
-            return
-        self.write_dockerfile()
-        print("The Dockerfile was missing: wrote it (step 1, notebook 01).")
+        print(notebook.dockerfile_line(dockerfile.ensure(self.workdir)))
 
     # --- step 2 ---------------------------------------------------------------------------------------------------
     def default_build(self, platforms: tuple[str, ...] = PLATFORMS, tag: str = LOCAL_TAG, legacy: bool = False,
@@ -203,11 +209,7 @@ class Lab:
 
         Cells: 02-21, 04-30.
         """
-        facts = engine_facts(self.endpoints, self.classic)
-        # The engine's own builder (named after its context, docker driver), whichever builder is current.
-        own = next((b for b in list_builders(self.endpoints, self.classic) if b.name == self.classic), None)
-        return Versions(facts.cli_version, facts.engine_version, facts.buildx_version,
-                        own.buildkit if own else "", vendored_buildkit(facts.engine_version))
+        return default_build.versions(self.endpoints)
 
     def oci_by_default(self) -> bool | None:
         """Does this engine's BuildKit export OCI media types when there is no attestation? None when unknown.
@@ -231,31 +233,19 @@ class Lab:
         return text.emulation_text(default_build.emulation(self.endpoints, platform))
 
     def failure_on_classic_store(self, attempt: BuildAttempt) -> None:
-        """When step 2 succeeded on this engine, run it where the classic image store still refuses it: the sandbox.
+        """Whether this engine refused step 2 as the experiment describes; where it fails when it did not.
 
         Cells: 02-08.
         """
-        if not attempt.result.succeeded:
-            print("This engine refused the build: the failure above is the one the experiment describes.")
-            return
-        print("The build succeeded here: this engine's builder can build several platforms (see the prediction above).")
-        sandbox = engines.classic_store_sandbox()
-        if sandbox is None:
-            print("To see the failure, run the lab's sandbox (Linux, as root) or an engine that uses the classic image store.")
-            return
-        print("The same build on the sandbox's classic daemon (classic image store):")
-        endpoints = sandbox.up()
-        dockerfile.write(sandbox.settings.work_dir)
-        classic = default_build.build_on_default_builder(endpoints, sandbox.settings.work_dir)
-        show(classic.result, "\n".join(classic.error))
+        print(notebook.classic_store_text(not attempt.result.succeeded))
 
     def current_builders(self) -> frames.Table:
         """`docker buildx ls` on step 2's context, the builder `docker build` uses.
 
         Cells: 02-10.
         """
-        print(f"[{self.classic}] $ docker buildx ls")
-        return frames.builders_table([b for b in list_builders(self.endpoints, self.classic) if b.current])
+        return said(text.command_text(self.classic, "docker buildx ls"),
+                    frames.builders_table(default_build.current_builders(self.endpoints)))
 
     def image_store(self, context: str) -> ImageStore:
         """The image store of the engine behind a context (`docker info`).
@@ -307,11 +297,7 @@ class Lab:
         Cells: 04-01.
         """
         self.ensure_dockerfile()
-        if Registry(self.endpoints.registry).get_manifest(REPOSITORY, TAG) is not None:
-            print(f"{self.image_ref()} is in the registry (pushed by step 3).")
-            return
-        pushed = self.build_and_push()
-        print(f"{pushed.image_ref} was not in the registry: built and pushed it (step 3, notebook 03).")
+        print(notebook.pushed_line(self.image_ref(), multiarch_build.ensure_pushed(self.endpoints, self.workdir)))
 
     # --- step 4 ---------------------------------------------------------------------------------------------------
     def imagetools_inspect(self, ref: str) -> CommandResult:
@@ -349,14 +335,14 @@ class Lab:
         Cells: 01-14, 01-16, 02-34, 02-36, 03-17, 03-19, 04-39, 04-41, 05-41, 05-43, 06-23, 06-25, 07-05,
         07-07, 07-09, 07-12, 07-14, 07-16, 07-18, 07-21, 07-23, 07-25, 07-27, 07-29, 07-32, 07-35, 07-37.
         """
-        print("\n".join(self.practice.feedback(question_id, given).lines))
+        print(notebook.lines(self.practice.feedback(question_id, given).lines))
 
-    def score(self, notebook: str) -> None:
+    def score(self, notebook_id: str) -> None:
         """How many of a notebook's questions were answered right in this kernel.
 
         Cells: 07-39.
         """
-        print(self.practice.score_line(notebook))
+        print(self.practice.score_line(notebook_id))
 
     # --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests
     def base_platforms(self) -> list[str]:
@@ -442,8 +428,7 @@ class Lab:
 
     def podman_info(self) -> PodmanFacts:
         """The lab's podman (fetched from Debian's archive on first use, saying so), as `podman info` describes it."""
-        podman = self.engine.podman(self.endpoints)
-        return podman_build.facts(podman, (self.settings.state_dir,))
+        return podman_build.facts(self.engine.podman(self.endpoints), (self.settings.state_dir,))
 
     def podman_build_and_push(self) -> IndexMade:
         """`podman build --platform … --manifest localhost/demo:podman .`, then `podman manifest push --all --rm …`.
@@ -478,7 +463,7 @@ class Lab:
 
         Cells: 06-17, 06-19.
         """
-        reports = [(made_by, self.read_index(tag)) for made_by, tag in COMPARED]
+        reports = assemble_index.compared(self.endpoints)
         return index_comparison.comparison_table(reports, reports[0][1])
 
 
@@ -496,118 +481,74 @@ def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_o
 
 def _background_start(environ: Mapping[str, str]) -> str:
     """What `make lab`'s background `labkit up` (LABKIT_UP_STATUS, LABKIT_UP_LOG) is doing, as a line, or ''."""
-    status_file, log = environ.get("LABKIT_UP_STATUS"), environ.get("LABKIT_UP_LOG", "")
+    status_file = environ.get("LABKIT_UP_STATUS")
     try:
         status = Path(status_file).read_text().split() if status_file else []
     except OSError:
         return ""
-    if status[:1] == ["running"]:
-        return f"`make lab` is starting it in the background (log: {log}): waiting for that to finish.\n"
-    if status[:1] == ["failed"]:
-        return f"`make lab` could not start it in the background (see {log}); trying again here.\n"
-    return ""
+    return notebook.background_start(status, environ.get("LABKIT_UP_LOG", ""))
 
 
 def open_lab() -> Lab:
-    """The lab's engine, started first when it is not up (and says so)."""
+    """The lab's engine, chosen once, started first when it is not up (and says so): the one place a face starts one."""
     shell = get_ipython()
     if shell is not None:
         shell.set_custom_exc((LabError,), _show_lab_error)
-    settings = Settings.from_env()
-    engine = engines.choose(settings)
+    engine = engines.choose(Settings.from_env())
     if engine.is_up():
-        print(f"The lab runs on {engine.title}; it was already up.")
-        return Lab(settings, engine, engine.endpoints())
-    first = f" ({engine.first_start})" if engine.first_start else ""
-    print(f"The lab runs on {engine.title}; starting it{first} ...")
-    print(_background_start(os.environ), end="")
+        print(notebook.opening(engine.title, already_up=True))
+        return Lab(engine.settings, engine, engine.endpoints())
+    print(notebook.opening(engine.title, False, engine.first_start, _background_start(os.environ)), end="")
     endpoints = engine.up()
-    print("It is up.")
-    return Lab(settings, engine, endpoints)
+    print(notebook.UP)
+    return Lab(engine.settings, engine, endpoints)
+
+
+def said(line: str, value: T) -> T:
+    """Print a view's line, then hand back what it was made from (so a method can say and return in one line)."""
+    print(line)
+    return value
 
 
 def verify(condition: bool, what: str) -> None:
     """The check cell's assertion: raise when the step's outcome is not what the text claims, else say what was verified."""
     if not condition:
-        raise AssertionError(f"Not verified: {what}. Rerun the notebook from the top; if it still fails, run `labkit status`.")
-    print(f"[OK] Verified: {what}")
+        raise AssertionError(notebook.not_verified(what))
+    print(notebook.verified(what))
 
 
 def show(result: CommandResult, output: str | None = None) -> None:
     """Print a command as typed against its context, its exit code, and its (or the given) output."""
-    printed = result.stdout + result.stderr if output is None else output
-    print(text.command_text(result.context, result.command, printed, result.return_code))
+    print(notebook.result_text(result, output))
 
 
 def show_mermaid(source: str) -> None:
     """Render a Mermaid diagram in JupyterLab (plain text elsewhere); nbval compares the source."""
-    display({"text/markdown": f"```mermaid\n{source}\n```", "text/plain": source}, raw=True)
+    display(notebook.mermaid(source), raw=True)
+
+
+def builder_path(choice: BuilderChoice) -> str:
+    """Which builder step 3 used, as a sentence says it."""
+    return text.builder_path_text(choice.path)
 
 
 # --- practice: the lab's questions to the learner (notebook 07, and the exercises that end notebooks 01-06) --------
-def practice_ready(notebook: str) -> bool:
+def practice_ready(notebook_name: str) -> bool:
     """True when every question the notebook asks is in the lab's bank, with a proof and a hint."""
-    asked = bank.asked_in(notebook)
+    asked = bank.asked_in(notebook_name)
     return bool(asked) and all(question.proof and question.hint for question in asked)
 
 
-__all__ += ["practice_ready"]
-
-
 # --- notebook 05: every variant, `exec format error`, `--load`, emulated and cross builds, reproducible digests ------
-
-__all__ += ["EVERY_TAG", "REPRO_EPOCH", "build_times", "compare_table",
-            "entries_table", "every_variant_ran", "file_times", "provenance_differences", "same_index_line", "variants_table"]
-
-variants_table = variants.variants_table
-entries_table = variants.entries_table
-build_times = variants.build_times
-compare_table = variants.compare_table
-same_index_line = variants.same_index_line
-file_times = variants.file_times
-REPRO_EPOCH = int(reproducible.EPOCH)
-EVERY_TAG = every_variant.EVERY_TAG
-
-
 def every_variant_ran(runs: Sequence[VariantRun]) -> bool:
     """True when every variant ran; a LabError naming each emulator the machine lacks, and what adds it, when the
     kernel refused a variant for want of one."""
-    missing = variants.missing_emulators(runs)
-    if missing:
-        fix = next(run.fix for run in runs if run.missing)
-        raise LabError(f"Not every variant ran: {missing}.", f"Add them with {fix}, then run this notebook again.")
+    refused = notebook.variants_refused(runs)
+    if refused is not None:
+        raise refused
     return all(run.result.succeeded for run in runs)
-
-
-
-
-
-
-
-
-
-
 
 
 def provenance_differences(first: ReproBuild, second: ReproBuild) -> list[str]:
     """The fields of two builds' provenance attestations that differ (dotted paths)."""
     return reproducible.differing_fields(first, second)
-# --- notebook 06: indexes made without BuildKit's multi-platform build -----------------------------------------------
-# podman (buildah, no BuildKit) builds the Dockerfile into a manifest list; `docker buildx imagetools create` and
-# `docker manifest create` join two single-platform pushes; one table sets them beside step 3's BuildKit index.
-
-__all__ += ["COMPARED", "index_table_by_platform", "made_text",
-            "normal_platforms", "podman_text"]
-
-made_text = index_comparison.made_text
-normal_platforms = platforms.normalize_list
-index_table_by_platform = index_comparison.index_table_by_platform
-podman_text = index_comparison.podman_text
-COMPARED = (("BuildKit (buildx build)", TAG), ("podman build --manifest", podman_build.TAG),
-            ("buildx imagetools create", "imagetools"), ("docker manifest create", "manifest"))
-
-
-
-
-
-

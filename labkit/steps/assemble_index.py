@@ -13,10 +13,11 @@ from pathlib import Path
 
 from labkit.docker.commands import run_docker
 from labkit.docker.endpoints import Endpoints
-from labkit.experiment import PLATFORMS, REPOSITORY
+from labkit.experiment import PLATFORMS, REPOSITORY, TAG
+from labkit.oci.index import IndexReport
 from labkit.oci.registry import Registry
 from labkit.results import CommandResult, IndexMade, PushResult
-from labkit.steps import inputs, multiarch_build
+from labkit.steps import inputs, inspect_index, multiarch_build, podman_build
 
 
 def single_tag(platform: str) -> str:
@@ -68,3 +69,13 @@ def manifest_create(endpoints: Endpoints, tag: str = "manifest", platforms: tupl
     if create.succeeded:
         commands.append(run_docker(endpoints, context, ["manifest", "push", "--insecure", "--purge", ref]))
     return _made(endpoints, "docker manifest", commands, repository, tag)
+
+
+# The four indexes notebook 06 sets side by side: who made each, and its tag in the lab's registry.
+COMPARED = (("BuildKit (buildx build)", TAG), ("podman build --manifest", podman_build.TAG),
+            ("buildx imagetools create", "imagetools"), ("docker manifest create", "manifest"))
+
+
+def compared(endpoints: Endpoints) -> list[tuple[str, IndexReport]]:
+    """Step 3's index (BuildKit) and the three made without it, each with who made it."""
+    return [(made_by, inspect_index.read_index(endpoints, REPOSITORY, tag)) for made_by, tag in COMPARED]

@@ -7,10 +7,12 @@ from pathlib import Path
 from labkit.docker.builders import list_builders
 from labkit.docker.commands import builder_selection, error_lines, run_docker
 from labkit.docker.endpoints import Endpoints, require_context
+from labkit.docker.facts import engine_facts
 from labkit.experiment import LOCAL_TAG, PLATFORMS
-from labkit.results import BuildAttempt, BuilderTrap, PlatformEmulation
+from labkit.results import BuildAttempt, Builder, BuilderTrap, PlatformEmulation, Versions
 from labkit.steps import inputs
 from labkit.system import binfmt
+from labkit.versions import vendored_buildkit
 
 
 def build_on_default_builder(endpoints: Endpoints, workdir: Path, context: str | None = None, platforms: tuple[str, ...] = PLATFORMS,
@@ -59,3 +61,18 @@ def emulation(endpoints: Endpoints, platform: str) -> PlatformEmulation:
     return PlatformEmulation(platform, context, current is not None and platform in current.platforms,
                              binfmt.emulator_for(platform), entry is not None and entry.enabled,
                              entry is not None and entry.fix_binary)
+
+
+def versions(endpoints: Endpoints) -> Versions:
+    """The CLI, engine, buildx and BuildKit versions of step 2's engine, as each reports itself."""
+    context = endpoints.classic_context
+    facts = engine_facts(endpoints, context)
+    # The engine's own builder (named after its context, docker driver), whichever builder is current.
+    own = next((b for b in list_builders(endpoints, context) if b.name == context), None)
+    return Versions(facts.cli_version, facts.engine_version, facts.buildx_version,
+                    own.buildkit if own else "", vendored_buildkit(facts.engine_version))
+
+
+def current_builders(endpoints: Endpoints) -> list[Builder]:
+    """`docker buildx ls` on step 2's context: the builder `docker build` uses."""
+    return [b for b in list_builders(endpoints, endpoints.classic_context) if b.current]

@@ -18,3 +18,11 @@ def write(workdir: Path) -> DockerfileResult:
         partial.write_text(DOCKERFILE)
         os.replace(partial, path)
     return DockerfileResult(workdir, path, DOCKERFILE)
+
+
+def ensure(workdir: Path) -> bool:
+    """Step 1, when a later notebook runs first: write the Dockerfile unless it is there; True when it was missing."""
+    if (workdir / "Dockerfile").is_file():
+        return False
+    write(workdir)
+    return True

@@ -104,3 +104,10 @@ def try_container_builder(endpoints: Endpoints, name: str = "article-multiarch")
     finally:
         run_docker(endpoints, context, ["buildx", "rm", "--force", name])
     return ready
+
+
+def ensure_pushed(endpoints: Endpoints, workdir: Path) -> PushResult | None:
+    """Step 3, when a later notebook runs first: build and push demo:multi unless the registry has it (then None)."""
+    if Registry(endpoints.registry).get_manifest(REPOSITORY, TAG) is not None:
+        return None
+    return build_and_push(endpoints, workdir)

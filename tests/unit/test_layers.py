@@ -86,12 +86,61 @@ def test_views_steps_and_diagnostics_never_reach_an_engine(layer: str) -> None:
             assert not {m for m in _imports(path) if _layer(m) in ("engines", "provision")}, module
 
 
-MODE_TEST = re.compile(r"\.mode\s*(?:[!=]=|in\b|not in\b)|[!=]=\s*\"(?:sandbox|host)\"|\"(?:sandbox|host)\"\s*[!=]=")
+MODE_TEST = re.compile(r"\.mode\s*(?:[!=]=|in\b|not in\b)|[!=]=\s*\"(?:sandbox|rootless|host)\"|"
+                       r"\"(?:sandbox|rootless|host)\"\s*[!=]=")
+MODE_READ = re.compile(r"settings\.mode\b")
 
 
-def test_the_mode_is_compared_in_one_place() -> None:
-    compared = [module for module, path in MODULES.items() if MODE_TEST.search(path.read_text())]
-    assert compared == ["labkit.engines"]
+def test_the_mode_is_decided_in_one_place_and_compared_nowhere() -> None:
+    """`engines.choose` decides the mode the settings leave open and maps it to a kind of engine; no module asks
+    which mode it runs in (an engine's methods differ instead)."""
+    assert [module for module, path in MODULES.items() if MODE_TEST.search(path.read_text())] == []
+    assert [module for module, path in MODULES.items() if MODE_READ.search(path.read_text())] == ["labkit.engines"]
+    assert [module for module, path in MODULES.items() if "def default_mode" in path.read_text()] == ["labkit.engines"]
+
+
+def test_settings_are_data_and_probe_nothing_of_the_host() -> None:
+    """settings.py reads its process's environment only: it imports no program runner, no path lookup, no account
+    database, nothing of labkit but errors."""
+    tree = ast.parse(MODULES["labkit.settings"].read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported & {"shutil", "subprocess", "pwd", "grp", "sys"} == set()
+    assert {name for name in imported if name.startswith("labkit")} == {"labkit.errors"}
+
+
+def _lab_functions() -> dict[str, ast.FunctionDef]:
+    tree = ast.parse(MODULES["labkit.lab"].read_text())
+    found = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    lab = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Lab")
+    found |= {f"Lab.{node.name}": node for node in lab.body if isinstance(node, ast.FunctionDef)}
+    return found
+
+
+def test_the_face_builds_no_text() -> None:
+    """lab.py prints what views made: no f-string, no join or format, no string glued with +."""
+    tree = ast.parse(MODULES["labkit.lab"].read_text())
+    built = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+             or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("join", "format"))
+             or (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod))
+                 and any(isinstance(side, ast.Constant) and isinstance(side.value, str) for side in (node.left, node.right)))]
+    assert built == [], f"lab.py builds text on lines {built}"
+
+
+def test_the_face_starts_an_engine_in_open_lab_only() -> None:
+    """Cells never start an engine: only `open_lab` chooses one and calls `up`."""
+    starting = sorted(name for name, node in _lab_functions().items() for call in ast.walk(node)
+                      if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                      and (call.func.attr in ("up", "choose") or (isinstance(call.func.value, ast.Name)
+                                                                   and call.func.value.id == "engines")))
+    assert set(starting) == {"open_lab"}
+
+
+def test_each_lab_method_is_one_or_two_lines() -> None:
+    """A `Lab` method hands one call to a step, a view or the engine (two lines at most, its docstring aside)."""
+    long = {name: len(node.body) - 1 for name, node in _lab_functions().items()
+            if name.startswith("Lab.") and name != "Lab.__post_init__" and len(node.body) - 1 > 2}
+    assert long == {}
 
 
 def test_views_read_results_and_nothing_that_runs() -> None:
