@@ -7,19 +7,13 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 NBVAL  := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-current-env --nbval-cell-timeout=300
 
-# The Python packages are locked: constraints.txt pins every package, for every platform, to the versions the stored
-# outputs were made with (`make lock` writes it with uv). uv installs them: the uv on PATH, else uv $(UV_VERSION) put
-# into the venv by pip. pip installs the same set when uv cannot be had or fails. Setup says which one it used.
-# uv leaves the bytecode to be compiled at first import (pip compiles it while installing), and nothing compiles it
-# where PYTHONDONTWRITEBYTECODE is set: setup compiles it in the background, so that JupyterLab can start meanwhile.
+# The Python packages are locked (constraints.txt, written by `make lock` with uv) and installed by one script,
+# scripts/setup.sh: uv, else pip. `make setup` installs what the notebooks need; the tests, lint and the outputs'
+# tools add the `test` and `dev` extras; `labkit class up` adds `class` (JupyterHub and its plugins) itself.
 LOCK       := constraints.txt
 UV_VERSION := 0.13.9
-# uv reads certificates from its own bundle unless told to use the system's store, as pip does: behind a proxy that
-# intercepts TLS (a company's or university's network), only the system's store holds the proxy's CA (uv 0.13's name
-# for the setting; older uv calls it UV_NATIVE_TLS). uv never downloads a Python of its own for the lab.
-UV_ENV     := UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1
-PACKAGES   := -c $(LOCK) -e '.[dev]'
-BYTECODE_LOG := build/bytecode.log
+SETUP      := PYTHON=$(PYTHON) VENV=$(VENV) LOCK=$(LOCK) UV_VERSION=$(UV_VERSION) sh scripts/setup.sh
+TEST_STAMP := $(VENV)/.installed-test
 
 # JupyterLab runs with the lab's own settings (etc/jupyter: no news or update checks, encrypted kernel channels);
 # what the server writes (workspaces, settings changed in the UI) goes under build/jupyter, never to ~/.jupyter.
@@ -29,12 +23,13 @@ LAB_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/etc/jupyter JUPYTER_CONFIG_DIR=$(CURDIR
 UP_LOG    := build/labkit-up.log
 UP_STATUS := build/labkit-up.status
 
-.PHONY: setup lock chromium up down status lab test unit lint run outputs bench-up bench-steps bench-first bench-platforms soak help
+.PHONY: setup setup-test lock chromium up down status lab test unit lint run outputs bench-up bench-steps bench-first bench-platforms soak help
 
 help:
 	@echo "make lab       set everything up, start the sandbox, open JupyterLab on 127.0.0.1"
 	@echo "make test      unit tests, engine tests against the real sandbox, nbval over every notebook, a real browser"
-	@echo "make setup     install the locked Python packages into .venv (uv, else pip)"
+	@echo "make setup     install the locked Python packages the notebooks need into .venv (uv, else pip)"
+	@echo "make setup-test  add the packages the tests, lint and the outputs' tools need (the test and dev extras)"
 	@echo "make unit      only the tests that need no engine"
 	@echo "make chromium  install Debian's chromium for the browser test, when it is missing"
 	@echo "make run       execute every notebook in order against the sandbox, write build/handout.html"
@@ -50,45 +45,21 @@ help:
 	@echo "make bench-class LEARNERS=N  a class of N learners starting the whole lab at once (as root)"
 	@echo "make soak ROUNDS=N  N rounds of up, whole lab, down, with random faults injected"
 
-$(STAMP): pyproject.toml $(LOCK)
-	@seconds() { echo "$$(( $$1 / 1000000000 )).$$(( $$1 / 100000000 % 10 )) s"; }; \
-	started=$$(date +%s%N); uv=$$(command -v uv || true); \
-	if [ -n "$$uv" ]; then \
-	  how="uv $$("$$uv" --version | cut -d' ' -f2), found on PATH"; \
-	  $(UV_ENV) "$$uv" venv --quiet --allow-existing --python $(PYTHON) $(VENV) \
-	    || { echo "setup: uv could not create $(VENV); falling back to pip"; uv=; }; \
-	elif [ "$$($(BIN)/uv --version 2>/dev/null | cut -d' ' -f2)" = $(UV_VERSION) ]; then \
-	  how="uv $(UV_VERSION), already in $(VENV)"; uv=$(BIN)/uv; \
-	else \
-	  how="uv $(UV_VERSION), installed into $(VENV) by pip"; uv=$(BIN)/uv; \
-	  { $(PYTHON) -m venv --without-pip $(VENV) \
-	    && $(PYTHON) -m pip --python $(BIN)/python install -q --disable-pip-version-check uv==$(UV_VERSION); } 2>/dev/null \
-	  || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION); } \
-	  || { echo "setup: uv $(UV_VERSION) could not be installed; falling back to pip"; uv=; }; \
-	fi; \
-	ready=$$(date +%s%N); \
-	if [ -n "$$uv" ] && ! $(UV_ENV) "$$uv" pip install --quiet --python $(BIN)/python $(PACKAGES); then \
-	  echo "setup: uv failed to install the packages; falling back to pip"; uv=; \
-	fi; \
-	if [ -z "$$uv" ]; then \
-	  how=pip; [ -x $(BIN)/pip ] || $(PYTHON) -m venv $(VENV) || exit 1; \
-	  $(BIN)/pip install --quiet --disable-pip-version-check $(PACKAGES) || exit 1; \
-	fi; \
-	done=$$(date +%s%N); \
-	echo "setup: installed the locked packages ($(LOCK)) into $(VENV) with $$how:" \
-	  "venv and installer $$(seconds $$(( ready - started ))), packages $$(seconds $$(( done - ready )))"; \
-	if [ -n "$$uv" ]; then \
-	  mkdir -p build; echo "setup: compiling the packages' bytecode in the background (log: $(BYTECODE_LOG))"; \
-	  nice -n 19 $(BIN)/python -m compileall -q -j 0 labkit \
-	    "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" > $(BYTECODE_LOG) 2>&1 & \
-	fi
+$(STAMP): pyproject.toml $(LOCK) scripts/setup.sh
+	@$(SETUP)
+	@touch $@
+
+$(TEST_STAMP): $(STAMP)
+	@$(SETUP) test,dev
 	@touch $@
 
 setup: $(STAMP)
 
+setup-test: $(TEST_STAMP)
+
 lock:
 	@uv=$$(command -v uv || echo $(BIN)/uv); [ -x "$$uv" ] || { echo "make lock needs uv: run make setup first"; exit 1; }; \
-	$(UV_ENV) "$$uv" pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 \
+	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 "$$uv" pip compile --quiet pyproject.toml --all-extras --universal --python-version 3.11 \
 	  --custom-compile-command "make lock" -o $(LOCK)
 
 # Debian's chromium, for the browser test (Playwright drives it; it cannot download a browser of its own here).
@@ -121,11 +92,11 @@ lab: setup
 	$(LAB_ENV) LABKIT_UP_LOG=$(CURDIR)/$(UP_LOG) LABKIT_UP_STATUS=$(CURDIR)/$(UP_STATUS) \
 	  $(BIN)/jupyter lab --ip=127.0.0.1 --no-browser $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
-unit: setup
+unit: setup-test
 	$(BIN)/pytest -q -p no:cacheprovider -m "not engine" tests
 
 # ruff over everything, the notebooks included; mypy strict over labkit, tests and bench (pyproject.toml).
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
@@ -134,31 +105,31 @@ lint: setup
 UNTOUCHED := build/untouched-before.json
 test:
 	$(PYTHON) -m tests.support.untouched $(UNTOUCHED)
-	$(MAKE) --no-print-directory setup chromium lint
+	$(MAKE) --no-print-directory setup-test chromium lint
 	$(BIN)/labkit up
 	LABKIT_TEST_UNTOUCHED=$(UNTOUCHED) $(BIN)/pytest -q -p no:cacheprovider tests notebooks $(NBVAL)
 
-run: up
+run: setup-test up
 	$(BIN)/python -m labkit.nbtools run
 
-outputs: up
+outputs: setup-test up
 	$(BIN)/python -m labkit.nbtools outputs
 
-bench-up: setup
+bench-up: setup-test
 	$(BIN)/python -m bench.up
 
-bench-steps: up
+bench-steps: setup-test up
 	$(BIN)/python -m bench.steps
 
 # ROUNDS=N interleaved rounds (default 5); each build starts from an empty builder cache.
-bench-platforms: up
+bench-platforms: setup-test up
 	$(BIN)/python -m bench.platforms
 
 # A class on this host (as root): N learners start the whole lab at the same moment, through the hub and their rootless
 # sandboxes; the last line gives learners=, lab_p50_s=, lab_p95_s=, rss_per_learner_mib=, isolation_violations=.
 LEARNERS ?= 30
 .PHONY: bench-class
-bench-class: setup
+bench-class: setup-test
 	LEARNERS=$(LEARNERS) $(BIN)/python -m bench.class_
 
 # Needs nothing of this checkout but git: it clones the repository and installs into the clone.
@@ -166,11 +137,11 @@ bench-first:
 	$(PYTHON) -m bench.first
 
 ROUNDS ?= 20
-soak: setup
+soak: setup-test
 	ROUNDS=$(ROUNDS) $(BIN)/python -m bench.soak
 
 # Per-notebook timings of a full run (NB_ROUNDS=N rounds, 3 by default), as a Markdown table (docs/instructors.md).
 NB_ROUNDS ?= 3
 .PHONY: bench-notebooks
-bench-notebooks: up
+bench-notebooks: setup-test up
 	ROUNDS=$(NB_ROUNDS) $(BIN)/python -m bench.notebooks

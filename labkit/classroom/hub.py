@@ -10,6 +10,8 @@ server stops that learner's sandbox (`labkit down`, as them). An instructor puts
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import secrets
@@ -34,6 +36,23 @@ PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 REPO = Path(__file__).resolve().parents[2]
 IDLE_TIMEOUT_S = int(os.environ.get("LABKIT_CLASS_IDLE_TIMEOUT") or 3600)
 PROCESS_LIMIT = int(os.environ.get("LABKIT_CLASS_NPROC") or 4096)
+
+
+CLASS_MODULES = ("jupyterhub", "jupyterhub_idle_culler", "firstuseauthenticator")
+
+
+def install_hub() -> bool:
+    """JupyterHub and its plugins (the lab's `class` extra), installed into the lab's Python by scripts/setup.sh when
+    they are missing; True when it installed them."""
+    if all(importlib.util.find_spec(name) is not None for name in CLASS_MODULES):
+        return False
+    venv = Path(sys.prefix)
+    print(f"labkit: installing JupyterHub and its plugins (the `class` extra) into {venv}", file=sys.stderr, flush=True)
+    run.check(["sh", str(REPO / "scripts" / "setup.sh"), "class"], "Installing JupyterHub (scripts/setup.sh class)",
+              "Check that this machine reaches the Python package index, then run `labkit class up` again.",
+              env={**os.environ, "VENV": str(venv), "PYTHON": sys.executable})
+    importlib.invalidate_caches()
+    return True
 
 
 def proxy_program(course: Course) -> Path:

@@ -14,8 +14,9 @@ from labkit.classroom import accounts, cache, guard, hub
 from labkit.classroom.course import Course, Member
 from labkit.errors import LabError
 from labkit.provision import packages, prereqs
-from labkit.settings import SYSTEM_PATH, Settings, euid
+from labkit.settings import SYSTEM_PATH, Settings
 from labkit.system import apt, run
+from labkit.system.machine import euid
 
 VERIFIED = re.compile(r"\[OK\] Verified")
 
@@ -37,6 +38,7 @@ def up(instructor: Settings, course: Course, learners: int, group: str) -> list[
     if (learners > 0) == bool(group):
         raise LabError("Say who the learners are: --learners N (accounts the class creates) or --group NAME.",
                        "e.g. labkit class up --learners 30")
+    hub.install_hub()
     members = accounts.create(course, learners) if learners else accounts.group_members(group)
     known = {member.name: member for member in course.roster()}
     members = [known.get(member.name, member) for member in members]
