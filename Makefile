@@ -33,7 +33,7 @@ help:
 	@echo "make unit      only the tests that need no engine"
 	@echo "make chromium  install Debian's chromium for the browser test, when it is missing"
 	@echo "make run       execute every notebook in order against the sandbox, write build/handout.html"
-	@echo "make outputs   regenerate the notebooks' stored outputs from a sandbox run"
+	@echo "make outputs   regenerate the notebooks' stored outputs from a sandbox run (NOTEBOOKS=\"05 07\": only those)"
 	@echo "make up|down|status   start, stop or show the sandbox"
 	@echo "make lint      ruff over code and notebooks, mypy strict over labkit, tests and bench"
 	@echo "make lock      re-resolve the locked package versions (constraints.txt) after changing pyproject.toml"
@@ -112,8 +112,9 @@ test:
 run: setup-test up
 	$(BIN)/python -m labkit.nbtools run
 
+# NOTEBOOKS="05 07" re-executes only those (each notebook runs on its own); all of them by default.
 outputs: setup-test up
-	$(BIN)/python -m labkit.nbtools outputs
+	$(BIN)/python -m labkit.nbtools outputs --only $(NOTEBOOKS)
 
 bench-up: setup-test
 	$(BIN)/python -m bench.up

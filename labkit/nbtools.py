@@ -13,7 +13,7 @@ import re
 import sys
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,9 +263,10 @@ async def _execute_chain(paths: list[Path], executed: dict[Path, Any]) -> None:
                 await (await upcoming).shutdown_kernel(now=True)
 
 
-async def _execute_all(done: Callable[[Path, Any], None]) -> None:
-    """Execute every notebook (the chains side by side, then the rest); hand them to `done` in notebook order."""
-    paths = notebook_paths()
+async def _execute_all(done: Callable[[Path, Any], None], only: Sequence[str] = ()) -> None:
+    """Execute every notebook, or those numbered in `only` (the chains side by side, then the rest); hand them to
+    `done` in notebook order."""
+    paths = [path for path in notebook_paths() if not only or path.name[:2] in only]
     side_by_side, rest = schedule(paths)
     executed: dict[Path, Any] = {}
     async with asyncio.TaskGroup() as group:  # one chain failing stops the others
@@ -277,14 +278,15 @@ async def _execute_all(done: Callable[[Path, Any], None]) -> None:
         done(path, executed[path])
 
 
-def outputs() -> None:
-    """Re-execute every notebook in place, cleaned, and report anything volatile left in checked outputs."""
+def outputs(only: Sequence[str] = ()) -> None:
+    """Re-execute every notebook (or those numbered in `only`: each runs on its own) in place, cleaned, and report
+    anything volatile left in checked outputs."""
     def write(path: Path, notebook: Any) -> None:
         nbformat.write(clean(notebook), path)
         for problem in problems(notebook):
             print(f"  {path.name}: {problem}")
 
-    _ending_program_on_failure(lambda: asyncio.run(_execute_all(write)))
+    _ending_program_on_failure(lambda: asyncio.run(_execute_all(write, only)))
 
 
 def run() -> Path:
@@ -318,13 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labkit.nbtools")
     parser.add_argument("action", choices=("outputs", "run", "verify"))
     parser.add_argument("folder", nargs="?", type=Path, help="verify: the folder of notebooks to run in place")
+    parser.add_argument("--only", nargs="*", default=[], help="outputs: the notebooks to re-execute, by number (05 07)")
     args = parser.parse_args(argv)
     if args.action == "verify":
         found = sorted(args.folder.glob("[0-9][0-9]_*.ipynb"))
         verified = verify(args.folder)
         print(f"verified: {len(verified)}/{len(found)}")
         return 0 if found and len(verified) == len(found) else 1
-    outputs() if args.action == "outputs" else run()
+    outputs(args.only) if args.action == "outputs" else run()
     return 0
 
 
