@@ -63,6 +63,10 @@ class Question:
     accept: tuple[str, ...] = ()  # choice: the right letter; value: every accepted spelling, normalised
     task: Task | None = None  # command and dockerfile: what the answer must produce
     placeholder: str = "..."  # what the learner replaces in the answer cell
+    misconceptions: tuple[str, ...] = ()  # choice: what each option stands for when picked ("" for the right one)
+    case_sensitive: bool = False  # value: an environment variable's or a repository's name keeps its case
+    unit: str = ""  # value: a number may carry this word after it ("4 entries")
+    reference: bool = False  # value: an image reference, compared as the engine reads it (index.docker.io = docker.io)
 
     def letters(self) -> tuple[str, ...]:
         """a, b, c, … one per option."""
