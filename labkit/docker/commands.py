@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
@@ -41,7 +41,7 @@ def display(args: list[str], workdir: Path | None = None, env: dict[str, str] | 
 
 
 def run_docker(endpoints: Endpoints, context: str, args: list[str], workdir: Path | None = None,
-               env: dict[str, str] | None = None) -> CommandResult:
+               env: dict[str, str] | None = None, unset: Sequence[str] = ()) -> CommandResult:
     """Run `docker <args>` against a context; a failure is a result, not an exception.
 
     BuildKit's progress (timings, step numbers) is turned off: outputs stay stable.
@@ -50,7 +50,7 @@ def run_docker(endpoints: Endpoints, context: str, args: list[str], workdir: Pat
     uses_builder = bool(args) and args[0] in ("buildx", "build") and not _selecting.get()
     try:
         with flocked(endpoints.docker_config / BUILDER_SELECTION_LOCK, shared=True) if uses_builder else nullcontext():
-            stdout, stderr = run(endpoints.client(context).docker_cmd + args, return_stderr=True,
+            stdout, stderr = run(endpoints.client(context, unset).docker_cmd + args, return_stderr=True,
                                  env={**(env or {}), "BUILDKIT_PROGRESS": "quiet"})
     except DockerException as error:
         return CommandResult(context, command, error.return_code, error.stdout or "", error.stderr or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +26,12 @@ class Endpoints:
     create_builder: str = ""  # the builder plan for step 3: a docker-container builder to create, as the article does
     buildkitd_config: Path | None = None  # lets that builder push to the plain-HTTP local registry
 
-    def client(self, context: str) -> DockerClient:
-        """A python-on-whales client for one context, using the lab's CLI and config folder."""
-        return DockerClient(config=self.docker_config, context=context, client_call=[str(self.docker_cli)])
+    def client(self, context: str, unset: Sequence[str] = ()) -> DockerClient:
+        """A python-on-whales client for one context, using the lab's CLI and config folder; `unset` names variables
+        of this process's environment the CLI must not see (it runs under `env -u NAME …`)."""
+        call = ["env", *(part for name in unset for part in ("-u", name)), str(self.docker_cli)] if unset else [
+            str(self.docker_cli)]
+        return DockerClient(config=self.docker_config, context=context, client_call=call)
 
     @property
     def classic(self) -> DockerClient:

@@ -6,11 +6,46 @@ import re
 
 from labkit.practice.model import Question, Verdict
 
+SHOWN = 60  # how much of an answer the feedback repeats
+NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+                "eight": "8", "nine": "9", "ten": "10"}
+DOCKER_HUB = ("index.docker.io/", "registry-1.docker.io/", "registry.hub.docker.com/")
 
-def normalise(value: str) -> str:
-    """Lower case, no surrounding quotes or backticks, one space between words, no trailing period."""
-    text = value.strip().strip("`'\"").strip().lower()
-    return re.sub(r"\s+", " ", text).rstrip(".")
+
+def shown(given: object) -> str:
+    """An answer as the feedback repeats it: quoted, and cut after SHOWN characters."""
+    text = str(given).strip()
+    return repr(text if len(text) <= SHOWN else text[:SHOWN] + "…")
+
+
+def normalise(value: str, case_sensitive: bool = False) -> str:
+    """No surrounding quotes or backticks, one space between words, no trailing period; lower case unless the
+    answer's case matters (an environment variable's name, a repository's)."""
+    text = value.strip().rstrip(".").strip().strip("`'\"").strip()
+    text = re.sub(r"\s+", " ", text).rstrip(".")
+    return text if case_sensitive else text.lower()
+
+
+def reference(value: str) -> str:
+    """An image reference as the engine reads it: Docker Hub's other host names are docker.io."""
+    for host in DOCKER_HUB:
+        if value.lower().startswith(host):
+            return "docker.io/" + value[len(host):]
+    return value
+
+
+def value_forms(question: Question, given: str) -> set[str]:
+    """The forms of a value answer compared with the accepted ones: as typed, without its unit, as a reference."""
+    text = normalise(given, question.case_sensitive)
+    forms = {text}
+    if question.unit:
+        number, _, unit = text.partition(" ")
+        if unit.lower() in (question.unit, question.unit.rstrip("s")):
+            forms.add(number)
+    forms |= {NUMBER_WORDS[form.lower()] for form in forms if form.lower() in NUMBER_WORDS}
+    if question.reference:
+        forms |= {reference(form) for form in forms}
+    return forms
 
 
 def choice_letter(question: Question, given: object) -> str | None:
@@ -19,27 +54,30 @@ def choice_letter(question: Question, given: object) -> str | None:
     letters = question.letters()
     if text in letters:
         return text
-    if text.isdigit() and 1 <= int(text) <= len(letters):
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= len(letters):
         return letters[int(text) - 1]
     return None
 
 
 def check_choice(question: Question, given: object) -> Verdict:
-    """Right when the letter is the accepted one."""
+    """Right when the letter is the accepted one; a wrong one is told the misconception it stands for."""
     letter = choice_letter(question, given)
     if letter is None:
         letters = ", ".join(question.letters())
-        return Verdict(False, f"Answer with one letter ({letters}); {str(given)!r} is none of them.", usable=False)
+        return Verdict(False, f"Answer with one letter ({letters}); {shown(given)} is none of them.", usable=False)
     if letter in question.accept:
         return Verdict(True, f"({letter}) is right: {question.right}")
-    return Verdict(False, f"({letter}) is not it.")
+    number = question.letters().index(letter)
+    misconception = question.misconceptions[number] if number < len(question.misconceptions) else ""
+    return Verdict(False, f"({letter}) is not it{': ' + misconception if misconception else '.'}")
 
 
 def check_value(question: Question, given: object) -> Verdict:
-    """Right when the normalised value is one of the accepted spellings."""
-    text = normalise(str(given))
-    if not text:
+    """Right when a form of the answer is one of the accepted spellings."""
+    text = str(given)
+    if not normalise(text):
         return Verdict(False, "The answer is empty: write a value between the quotes.", usable=False)
-    if text in {normalise(accepted) for accepted in question.accept}:
-        return Verdict(True, f"{str(given).strip()!r} is right: {question.right}")
-    return Verdict(False, f"{str(given).strip()!r} is not it.")
+    accepted = {form for spelling in question.accept for form in value_forms(question, spelling)}
+    if value_forms(question, text) & accepted:
+        return Verdict(True, f"{shown(given)} is right: {question.right}")
+    return Verdict(False, f"{shown(given)} is not it.")

@@ -5,6 +5,7 @@ folder and registry), then run on the lab's multiarch engine; what it pushed is 
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -27,6 +28,11 @@ CREATE_VALUES = {"-t", "--tag", "--annotation", "--progress", "-p", "--platform"
 CREATE_SWITCHES = {"--prefer-index", "--dry-run", "--append"}
 OUTPUT_KEYS = {"type", "name", "push", "oci-mediatypes", "rewrite-timestamp", "compression", "force-compression"}
 VARIABLE = re.compile(r"\$\{REGISTRY\}|\$REGISTRY\b")
+# What the kernel's own environment must not decide for an answer: the variables buildx and BuildKit read.
+READ_BY_BUILDS = re.compile(r"(BUILDX_|BUILDKIT_|DOCKER_DEFAULT_PLATFORM$|DOCKER_BUILDKIT$|SOURCE_DATE_EPOCH$)")
+# Build args that make BuildKit pull or run an image of their own: a frontend, an SBOM scanner.
+PULLING_ARGS = ("BUILDKIT_SYNTAX", "BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE")
+MAX_COMMAND = 2000
 
 
 class Refused(Exception):
@@ -39,6 +45,13 @@ class Parsed:
 
     args: list[str]
     env: dict[str, str]
+
+
+def unset_for(given: dict[str, str]) -> tuple[str, ...]:
+    """The variables an answer's docker runs without: every variable builds read that this process has and the answer
+    does not set before `docker`, so that what the kernel or shell exported (BUILDX_NO_DEFAULT_ATTESTATIONS, say)
+    decides nothing."""
+    return tuple(sorted(name for name in os.environ if READ_BY_BUILDS.match(name) and name not in given))
 
 
 def target(registry: str, task: Task) -> str:
@@ -72,15 +85,24 @@ def _check_value(option: str, value: str, wanted: str) -> None:
         _check_output(value, wanted)
     if option in ("-f", "--file") and value not in ("Dockerfile", "./Dockerfile"):
         raise Refused("The build uses the lab's Dockerfile (step 1): leave -f out, or write -f Dockerfile.")
-    if option == "--network" and value not in ("none", "host", "default"):
-        raise Refused("--network must be none, host or default.")
-    if option == "--attest" and ("generator=" in value or not value.startswith(("type=provenance", "type=sbom"))):
-        raise Refused("--attest takes type=provenance or type=sbom here, without a generator image.")
+    if option == "--network" and value not in ("none", "default"):
+        raise Refused("--network must be none or default: the lab's builds never use the host's network.")
+    if option == "--sbom" and value.lower() not in ("false", "0"):
+        raise Refused("--sbom makes BuildKit pull and run an SBOM scanner image; the lab builds offline (--sbom=false).")
+    if option == "--attest" and ("generator=" in value or not value.startswith("type=provenance")):
+        raise Refused("--attest takes type=provenance here: an SBOM attestation pulls and runs a scanner image.")
+    if option == "--build-arg" and value.split("=", 1)[0].upper() in PULLING_ARGS:
+        raise Refused(f"--build-arg {value.split('=', 1)[0]} makes BuildKit pull an image of its own; the lab does not.")
 
 
 def parse(answer: str, task: Task, registry: str) -> Parsed:
     """The docker arguments of a command answer, or Refused with the reason it will not be run."""
-    expanded = VARIABLE.sub(registry, answer.strip().removeprefix("$ "))
+    if len(answer) > MAX_COMMAND:
+        raise Refused(f"It is {len(answer)} characters long; a command answer is one command line.")
+    joined = re.sub(r"\\[ \t]*\r?\n", " ", answer)  # a shell's backslash-newline continues the line
+    if "\n" in joined.strip():
+        raise Refused("It spans several lines: write one command (end a line with \\ to continue it).")
+    expanded = VARIABLE.sub(registry, joined.strip().removeprefix("$ "))
     try:
         tokens = shlex.split(expanded)
     except ValueError as error:
@@ -175,7 +197,9 @@ def check_command(question: Question, answer: str, endpoints: Endpoints, workdir
     args = list(parsed.args)
     if args[:3] != ["buildx", "imagetools", "create"]:
         args[-1] = str(workdir)  # the build context, `.`: the lab's build folder
-    result = run_docker(endpoints, endpoints.multiarch_context, args, workdir, parsed.env)
+        args = [str(workdir / "Dockerfile") if before in ("-f", "--file") else arg  # -f Dockerfile: the lab's
+                for before, arg in zip(["", *args[:-1]], args, strict=True)]
+    result = run_docker(endpoints, endpoints.multiarch_context, args, workdir, parsed.env, unset_for(parsed.env))
     if not result.succeeded:
         said = (error_lines(result.stderr) or ["(no message)"])[0]
         return Verdict(False, f"The command failed (exit {result.return_code}): {said}")

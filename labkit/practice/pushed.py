@@ -3,12 +3,15 @@ image (platform, digest) each entry is."""
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from dataclasses import dataclass
 
 from labkit.oci import media
 from labkit.oci.index import is_attestation, platform_name
 from labkit.oci.registry import Registry
+from labkit.system.binfmt import elf_architecture
 
 INDEX_TYPES = (media.INDEX, media.DOCKER_LIST)
 
@@ -77,3 +80,20 @@ def forget(registry: Registry, repository: str, tag: str) -> None:
     if served is not None:
         registry.delete_manifest(repository, served.digest)
 
+
+
+def programs(registry: Registry, repository: str, image: Image) -> dict[str, str]:
+    """Every ELF program in an image's layers, and the architecture its machine code is for (path -> `amd64`, …):
+    what the image would run, whatever its descriptor and config say."""
+    served = registry.get_manifest(repository, image.digest)
+    found: dict[str, str] = {}
+    for layer in (served.json().get("layers", []) if served is not None else []):
+        blob = registry.get_blob(repository, str(layer["digest"]))
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:*") as archive:
+            for member in archive:
+                if member.isreg() and member.size >= 20:
+                    handle = archive.extractfile(member)
+                    architecture = elf_architecture(handle.read(20)) if handle is not None else ""
+                    if architecture:
+                        found["/" + member.name.removeprefix("./")] = architecture
+    return found

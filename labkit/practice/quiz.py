@@ -21,11 +21,23 @@ def as_json() -> str:
         for q in QUESTIONS]}, indent=2)
 
 
+MAX_FILE = 64 * 1024  # an answer read from a file: a Dockerfile, not a disk image
+
+
 def read_value(value: str) -> str:
-    """An answer given on the command line: `@FILE` reads it from a file (a Dockerfile, say)."""
-    if value.startswith("@"):
-        return Path(value[1:]).expanduser().read_text()
-    return value
+    """An answer given on the command line: `@FILE` reads it from a file (a Dockerfile, say); an OSError with what
+    is wrong when the file is missing, too large, or not text."""
+    if not value.startswith("@"):
+        return value
+    path = Path(value[1:]).expanduser()
+    with path.open("rb") as handle:
+        data = handle.read(MAX_FILE + 1)
+    if len(data) > MAX_FILE:
+        raise OSError(0, f"larger than {MAX_FILE // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OSError(0, "not UTF-8 text") from None
 
 
 def safe_answer(session: Session, question_id: str, given: object) -> Feedback:

@@ -56,10 +56,6 @@ class Session:
             return answers.check_value(question, given)
         if not isinstance(given, str):
             return Verdict(False, f"Write the {question.kind} as a string, in quotes.", usable=False)
-        if question.kind == "dockerfile" and question.task is not None:  # what is wrong on paper needs no engine
-            said = dockerfiles.problem(given, question.task.native_stages)
-            if said:
-                return Verdict(False, said)
         if self.workspace is None:
             return Verdict(False, "This answer runs on the lab's engine, and none is open here.", usable=False)
         where = self.workspace()
@@ -89,6 +85,7 @@ class Session:
             return Feedback(question_id, "right", (f"[RIGHT] {question_id}", f"  why:   {verdict.why}",
                                                    f"  proof: {proof_text(question)}"), self.tries[question_id])
         self.tries[question_id] += 1
+        self.right.discard(question_id)  # the score counts the last answer
         tries = self.tries[question_id]
         return Feedback(question_id, "wrong", (f"[WRONG] {question_id} (try {tries})", f"  why:   {verdict.why}",
                                                f"  see:   {proof_text(question, shows=False)}", f"  hint:  {question.hint}"), tries)

@@ -20,9 +20,9 @@ from labkit.errors import LabError
 from labkit.system import run
 from labkit.system.userns import ROOT
 
-__all__ = ["BINFMT_MISC", "ELF_MACHINES", "NATIVE", "PRIVATE_INSTANCE", "QEMU_ENTRIES", "ROOT", "BinfmtEntry", "PrivateRun",
-           "elf_machine", "emulator_for", "entries", "entry", "interpreter_for", "kernel_version", "matches", "native",
-           "parse_entry", "register", "register_line", "remove", "run_private"]
+__all__ = ["BINFMT_MISC", "ELF_ARCHITECTURES", "ELF_MACHINES", "NATIVE", "PRIVATE_INSTANCE", "QEMU_ENTRIES", "ROOT", "BinfmtEntry",
+           "PrivateRun", "elf_architecture", "elf_machine", "emulator_for", "entries", "entry", "interpreter_for", "kernel_version",
+           "matches", "native", "parse_entry", "register", "register_line", "remove", "run_private"]
 
 BINFMT_MISC = "/proc/sys/fs/binfmt_misc"
 PRIVATE_INSTANCE = (6, 7)  # the first kernel that lets a user namespace mount binfmt_misc
@@ -134,6 +134,19 @@ def elf_machine(header: bytes) -> str:
         return ""
     number = int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
     return ELF_MACHINES.get(number, f"e_machine {number}")
+
+
+# The OCI architecture each ELF machine is, by the ELF specification's name (PowerPC64 by its byte order).
+ELF_ARCHITECTURES = {"Intel 80386": "386", "x86-64": "amd64", "AArch64": "arm64", "ARM": "arm", "S/390": "s390x",
+                     "RISC-V": "riscv64", "LoongArch": "loong64", "PowerPC": "ppc"}
+
+
+def elf_architecture(header: bytes) -> str:
+    """The OCI architecture an ELF file's machine code is for (`amd64`, `arm64`, …); '' for other files."""
+    machine = elf_machine(header)
+    if machine == "PowerPC64":
+        return "ppc64le" if header[5] == 1 else "ppc64"
+    return ELF_ARCHITECTURES.get(machine, machine)
 
 
 def register_line(entry: BinfmtEntry) -> str:

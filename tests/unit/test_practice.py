@@ -154,17 +154,45 @@ def test_a_command_is_run_as_typed_with_the_registry_filled_in() -> None:
         commands.parse("docker buildx build -t $REGISTRY/practice:stitched --push .", stitch, REGISTRY)
 
 
-def test_a_dockerfile_is_read_for_run_steps_on_the_target_platform() -> None:
-    key = bank.BY_ID["q-cross-stage"].key
-    assert [stage.from_line for stage in dockerfiles.stages(key)] == ["FROM --platform=$BUILDPLATFORM busybox AS build",
-                                                                      "FROM busybox"]
-    assert dockerfiles.problem(key, native_stages=True) == ""
-    emulated = key.replace("--platform=$BUILDPLATFORM ", "")
-    assert "runs under QEMU emulation" in dockerfiles.problem(emulated, native_stages=True)
-    assert dockerfiles.problem(key.replace("$BUILDPLATFORM", "${BUILDPLATFORM}"), native_stages=True) == ""
-    assert "no FROM line" in dockerfiles.problem("# nothing\nCMD echo hi\n", native_stages=False)
-    feedback = Session().answer("q-cross-stage", emulated)  # refused before any engine is needed
-    assert feedback.state == "wrong" and "QEMU emulation" in feedback.lines[1]
+# BuildKit's own step names, as a two-platform build on an amd64 machine prints them (captured from the lab's engine).
+PROGRESS = """#7 [linux/amd64 build 2/2] RUN echo amd64 > /arch
+#8 [linux/amd64->arm64 build 2/2] RUN echo arm64 > /arch
+#8 DONE 0.1s
+#9 [linux/arm64 stage-1 2/2] RUN uname -m > /m
+#10 [linux/amd64 stage-1 2/2] COPY --from=build /arch /arch
+"""
+
+
+def test_run_steps_are_read_from_buildkits_own_step_names() -> None:
+    steps = dockerfiles.run_steps(PROGRESS)
+    assert [(s.ran_on, s.built_for) for s in steps] == [("linux/amd64", "linux/amd64"), ("linux/amd64", "linux/arm64"),
+                                                       ("linux/arm64", "linux/arm64")]
+    assert [s.command for s in dockerfiles.emulated(steps, "amd64")] == ["uname -m > /m"]
+    assert dockerfiles.emulated(steps, "arm64")[0].ran_on == "linux/amd64"
+
+
+@pytest.mark.parametrize(("dockerfile", "refused"), [
+    ("# syntax=docker/dockerfile:1\nFROM busybox\n", "frontend"),
+    ("#syntax = example.com/frontend\nFROM busybox\n", "frontend"),
+    ("FROM busybox\nADD https://example.com/tool /tool\n", "remote source"),
+    ("FROM busybox\nADD --chmod=755 git@github.com:o/r.git /src\n", "remote source"),
+    ("FROM busybox\nRUN --network=host wget example.com\n", "--network=host"),
+    ("FROM busybox\nRUN \\\n  --security=insecure id\n", "--security=insecure"),
+    ("FROM busybox\n" + "RUN true\n" * 3000, "characters long"),
+])
+def test_a_dockerfile_that_would_fetch_or_run_what_was_not_asked_is_refused_before_building(dockerfile: str,
+                                                                                          refused: str) -> None:
+    assert refused in dockerfiles.refusal(dockerfile)
+
+
+def test_only_busybox_scratch_and_its_own_stages_are_bases() -> None:
+    stages = [dockerfiles.Stage("build", "busybox", "$BUILDPLATFORM"), dockerfiles.Stage("", "busybox", "")]
+    assert dockerfiles.stage_refusal("COPY --from=build /a /a", stages) == ""
+    assert dockerfiles.stage_refusal("COPY --from=0 /a /a", stages) == ""
+    assert "alpine" in dockerfiles.stage_refusal("", [dockerfiles.Stage("", "alpine", "")])
+    assert "nginx" in dockerfiles.stage_refusal("COPY --from=nginx /a /a", stages)
+    assert "tool" in dockerfiles.stage_refusal("RUN --mount=type=bind,from=tool,target=/t true", stages)
+    assert "no FROM line" in dockerfiles.stage_refusal("", [])
 
 
 def test_quiz_json_lists_every_question(capsys: pytest.CaptureFixture[str]) -> None:
