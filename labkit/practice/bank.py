@@ -21,11 +21,12 @@ PLATFORM_ARGS = "moby/buildkit v0.25.2 frontend/dockerfile/docs/reference.md, 'A
 INTERVIEW: tuple[Question, ...] = (
     Question(
         "q-why-one-install", "choice",
-        "`docker build --platform linux/amd64,linux/arm64 -t demo:multi .` fails on one Docker 28 install and works "
-        "on another install of the same version. What differs between the two?",
+        "`docker build --platform linux/amd64,linux/arm64 -t demo:multi .`, with the lab's Dockerfile (FROM busybox "
+        "and a CMD, no RUN step), fails on one Docker 28 install and works on another. Both installs have the same "
+        "engine, CLI and buildx versions. Which of these differs between the two?",
         ("07",),
-        "same version, same docker driver: the image store decides. On the classic store buildx refuses a build for "
-        "several platforms; on the containerd store the same command pushes an index.",
+        "same engine, CLI and buildx, same docker driver: the image store decides. On the classic store buildx "
+        "refuses a build for several platforms; on the containerd store the same command pushes an index.",
         (Proof(NB02, ("02-06",), "the refusal on the classic image store"),
          Proof(NB03, ("03-05", "03-09"), "the two image stores, and the build pushed from the containerd one")),
         "The sandbox's two daemons run the same version and differ in one setting only (notebook 00). Which one?",
@@ -38,7 +39,15 @@ INTERVIEW: tuple[Question, ...] = (
                  "list linux/arm64",
                  "the BuildKit the engine carries: building several platforms at once needs a newer BuildKit than "
                  "some Docker 28 packages vendor"),
-        accept=("b",)),
+        accept=("b",),
+        misconceptions=(
+            "Both installs carry the same buildx, so neither lacks the plugin; without it, the CLI would first "
+            "print a DEPRECATED warning, then fall back to the legacy builder.",
+            "",
+            "This Dockerfile runs no program during the build (FROM and CMD only), so building it needs no emulator. "
+            "A missing emulator shows as `exec format error` in a RUN step, not as a build refused before it starts.",
+            "The same engine version vendors the same BuildKit, so the two installs cannot differ there; and BuildKit "
+            "built several platforms in one build years before Docker 28.")),
     Question(
         "q-who-refuses", "choice",
         "On the classic daemon, which part refuses `docker build --platform linux/amd64,linux/arm64 .`?",
@@ -53,42 +62,75 @@ INTERVIEW: tuple[Question, ...] = (
                  "buildx, before any builder runs",
                  "BuildKit, once the build has started",
                  "the kernel, which cannot run arm64 programs"),
-        accept=("c",)),
+        accept=("c",),
+        misconceptions=(
+            "--platform takes a comma-separated list: the very same command succeeds on the multiarch daemon, so "
+            "the flag parser accepts it.",
+            "With buildx installed the CLI hands `docker build` to buildx; the legacy builder runs only without "
+            "buildx or with DOCKER_BUILDKIT=0, and the message names the docker driver, a buildx term.",
+            "",
+            "A build that reached BuildKit prints a `#0 building with …` line and numbered steps before any error; "
+            "look for them in the refused build's output.",
+            "The kernel matters only when an arm64 program runs, and this Dockerfile runs none while building; the "
+            "one-platform arm64 build on the same daemon succeeds.")),
     Question(
         "q-builder-trap", "choice",
         "You ran `docker buildx create --name multi --driver docker-container --use`, and "
         "`docker build --platform linux/amd64,linux/arm64 .` still fails with the same message. Why?",
         ("07",),
-        "`docker buildx build`, `docker build --builder multi` or BUILDX_BUILDER=multi use the new builder; a plain "
-        "`docker build` keeps the current context's default builder (docker/cli cmd/docker/builder.go, CLI 23.0+).",
+        "without `docker buildx install` (the builder alias in the CLI's config), the CLI hands a plain "
+        "`docker build` to buildx with BUILDX_BUILDER set to the current context's name, so it keeps that context's "
+        "default builder; `docker buildx build`, `docker build --builder multi` or BUILDX_BUILDER=multi use the new "
+        "one, and after `docker buildx install` a plain `docker build` follows `docker buildx use` too (docker/cli "
+        "cmd/docker/builder.go, the alias check, CLI 23.0+).",
         (Proof(NB02, ("02-29",), "docker build still refused; docker buildx build used the new builder"),),
         "Compare the `#0 building with` lines of `docker build` and `docker buildx build` in the trap cell.",
         "(b)",
         options=("the new builder has not been started yet, and `docker build` skips builders that are not "
                  "running: bootstrap it first",
-                 "`docker build` always uses the current context's default builder: the CLI sets BUILDX_BUILDER "
-                 "to the context's name unless you pass --builder",
+                 "without `docker buildx install`, a plain `docker build` uses the current context's default "
+                 "builder: the CLI sets BUILDX_BUILDER to the context's name unless you pass --builder or set "
+                 "BUILDX_BUILDER yourself",
                  "`--use` records the builder for terminals opened afterwards; the current shell keeps the "
                  "builder it had",
                  "the docker-container driver cannot build several platforms either; only the kubernetes and "
                  "remote drivers can"),
-        accept=("b",)),
+        accept=("b",),
+        misconceptions=(
+            "A builder that is not running is started (bootstrapped) by the first build that uses it; buildx never "
+            "skips a stopped builder for another one.",
+            "",
+            "`--use` writes the choice into the buildx configuration (~/.docker/buildx) at once; there is no "
+            "per-shell state, so the next command in the same shell already reads it.",
+            "The docker-container driver runs BuildKit in a container with its own store and builds several "
+            "platforms; the driver that refuses them is the docker driver on the classic image store.")),
     Question(
         "q-index-vs-list", "choice",
         "Index, manifest list, manifest: which statement is right?",
         ("07",),
         "application/vnd.oci.image.index.v1+json and application/vnd.docker.distribution.manifest.list.v2+json both "
-        "list descriptors of per-platform manifests; the released OCI image-spec has no 'manifest list'.",
+        "list descriptors of per-platform manifests, and both are in use. 'OCI manifest list' is the pre-1.0 name: "
+        "image-spec v0.1.0 (2016-05) had a Manifest List (application/vnd.oci.image.manifest.list.v1+json), renamed "
+        "image index in v1.0.0-rc5 (2017-02); Docker's manifest list kept its name and media type.",
         (Proof(NB04, ("04-05", "04-17"), "an OCI index, then a Docker manifest list of the same two platforms"),),
         "Compare the MediaType lines of demo:multi and demo:noattest in notebook 04.",
         "(b)",
-        options=("a manifest list is what the OCI image specification calls an image index; Docker renamed it "
-                 "when it adopted OCI",
+        options=("Docker renamed its manifest list to the OCI image index when it adopted OCI: today they are one "
+                 "format under two names",
                  "an OCI image index and a Docker manifest list are two formats of one idea, a list of per-platform "
                  "manifests; a manifest is one image for one platform (a config and layers)",
                  "a manifest lists the platforms of an image, and an index holds the layers those platforms share",
                  "an index is what BuildKit writes for an image of one platform; a manifest list holds several"),
-        accept=("b",)),
+        accept=("b",),
+        misconceptions=(
+            "They are two media types, both served today: Docker's manifest.list.v2+json and OCI's "
+            "image.index.v1+json (notebook 04 pushes one of each). The rename was OCI's own, of its pre-1.0 "
+            "'manifest list', in image-spec v1.0.0-rc5.",
+            "",
+            "It is the other way round: a manifest names one config and the layers of one image, and an index holds "
+            "no layers at all, only descriptors (notebook 04's raw JSON).",
+            "The number of platforms does not tell them apart: the index of demo:multi lists two platforms, and a "
+            "Docker manifest list may hold a single one.")),
     Question(
         "q-index-media-type", "value",
         "What media type does the registry give `demo:multi`, the two-platform image step 3 pushed with default "
@@ -114,7 +156,15 @@ INTERVIEW: tuple[Question, ...] = (
                  "images for a platform the builder could not detect, built from the base image's unlabelled entries",
                  "provenance attestations, one per image, with a platform no runtime will pick",
                  "cache manifests that the next build with --cache-from reads to skip unchanged steps"),
-        accept=("c",)),
+        accept=("c",),
+        misconceptions=(
+            "Layers are never entries of an index: an index lists manifests, and each manifest lists its own layers, "
+            "so every blob is already reachable by its digest.",
+            "A build makes images for exactly the platforms passed to --platform; it adds none for platforms it "
+            "could not detect, and the busybox index has no unlabelled images to build from.",
+            "",
+            "Build cache goes only where --cache-to sends it (its own cache manifest or a folder), never into the "
+            "image's index, and this build exports no cache.")),
     Question(
         "q-entry-count", "value",
         "A default `docker buildx build --platform linux/amd64,linux/arm64 -t … --push .` on the multiarch daemon: "
@@ -124,7 +174,8 @@ INTERVIEW: tuple[Question, ...] = (
         (Proof(NB04, ("04-05",), "the four entries of demo:multi"),),
         "Count every entry of the index, not only the platforms you asked for.",
         "4",
-        accept=("4", "four")),
+        accept=("4", "four"),
+        unit="entries"),
     Question(
         "q-runtime-picks", "choice",
         "`docker run --platform linux/arm64 IMAGE`, where IMAGE is an index. How does the engine pick what to run?",
@@ -140,7 +191,15 @@ INTERVIEW: tuple[Question, ...] = (
                  "(os, architecture, variant), then that manifest's config and layers",
                  "it pulls the image for the host's own platform, and QEMU translates its instructions to arm64",
                  "it asks the registry to convert the index into an arm64 image, and pulls the result"),
-        accept=("b",)),
+        accept=("b",),
+        misconceptions=(
+            "The engine chooses before it pulls any image, from what the index says of each entry; the other "
+            "platforms' configs and layers are never downloaded.",
+            "",
+            "QEMU does not turn one image into another: it runs the arm64 image's own programs. An amd64 image "
+            "would print x86_64 for `uname -m`; this tag run with --platform linux/arm64 prints aarch64.",
+            "A registry serves content by digest and converts nothing; the arm64 image already exists, built and "
+            "pushed together with the index.")),
     Question(
         "q-arm64-uname", "value",
         "On this lab's amd64 machine, what does `docker run --platform linux/arm64 $REGISTRY/demo:multi uname -m` "
@@ -156,26 +215,34 @@ INTERVIEW: tuple[Question, ...] = (
     Question(
         "q-emulation-native-cross", "choice",
         "A Dockerfile compiles a Go program in a RUN step; the arm64 half of a two-platform build on an amd64 CI "
-        "runner is ten times slower than the amd64 half. Emulation, cross-compilation, native nodes: which "
-        "statement is right?",
+        "runner is ten times slower than the amd64 half. Emulation or cross-compilation: which statement is right?",
         ("07",),
-        "QEMU runs foreign RUN steps (slow, nothing to change); a FROM --platform=$BUILDPLATFORM stage runs natively "
-        "and targets $TARGETARCH (fast, a Dockerfile change); a builder with an arm64 node builds arm64 natively.",
+        "QEMU runs every RUN step of the arm64 half, the compiler included (slow, nothing to change); a "
+        "FROM --platform=$BUILDPLATFORM stage runs natively and targets $TARGETARCH (fast, a Dockerfile change), "
+        "and the final stage only copies what it wrote.",
         (Proof(NB05, ("05-21", "05-23"), "BUILDPLATFORM/TARGETARCH against emulation"),
          Proof(NB02, ("02-23",), "arm64 is listed because QEMU is registered"),
          Proof(NB01, ("01-09",), "emulation is needed only when a build runs a foreign program")),
         "Ask of each way: whose machine code does the arm64 RUN step execute, and on what?",
         "(a)",
-        options=("QEMU: nothing to change, every arm64 RUN step emulated, slowly; cross-compilation: a "
-                 "FROM --platform=$BUILDPLATFORM stage runs natively and targets $TARGETARCH (a Dockerfile change); "
-                 "a native arm64 node (`docker buildx create --append`): nothing to change, no emulation",
-                 "QEMU: used only when the image runs, never during a build; cross-compilation: needs QEMU to run "
-                 "the compiler; a native arm64 node: needs FROM --platform=$BUILDPLATFORM in the Dockerfile",
-                 "QEMU: as fast as native for a compiler; cross-compilation: possible for Go only; a native arm64 "
-                 "node: needs the containerd image store on the amd64 runner",
-                 "QEMU: needs a docker-container builder; cross-compilation: needs --platform=$TARGETPLATFORM on "
-                 "every stage; a native arm64 node: works with Docker Desktop only"),
-        accept=("a",)),
+        options=("emulation: nothing to change, but QEMU runs the arm64 compiler in every arm64 RUN step, slowly; "
+                 "cross-compilation: a FROM --platform=$BUILDPLATFORM stage runs the amd64 compiler natively and "
+                 "targets $TARGETARCH, and the final stage copies the program (a Dockerfile change)",
+                 "emulation: QEMU runs only when the image runs, never during a build, so the slow half is not "
+                 "emulated; cross-compilation: would change nothing here",
+                 "emulation: QEMU is the slow part; cross-compilation: still needs QEMU, because a compiler that "
+                 "writes arm64 code must itself run as an arm64 program",
+                 "emulation: QEMU is the slow part; cross-compilation: put --platform=$TARGETPLATFORM on every FROM, "
+                 "so that each stage is built for the platform it targets"),
+        accept=("a",),
+        misconceptions=(
+            "",
+            "QEMU runs during the build too: a RUN step of the arm64 half is an arm64 program, and notebook 05's "
+            "emulated build records `aarch64` from its RUN step.",
+            "A cross-compiler is a native program that writes code for another architecture; Go does it with "
+            "GOOS/GOARCH, and notebook 05's cross build records `x86_64` from the RUN step of its arm64 variant.",
+            "--platform=$TARGETPLATFORM is what every stage does already without it, which is what makes the arm64 "
+            "stages run under QEMU; it pins nothing to the build machine.")),
     Question(
         "q-exec-format", "choice",
         "A container fails to start with `exec /bin/sh: exec format error`. What does it mean?",
@@ -191,24 +258,52 @@ INTERVIEW: tuple[Question, ...] = (
                  "registered for it in binfmt_misc (or the image's platform label is wrong)",
                  "the entrypoint has no execute permission in the image's layer, so the kernel refuses to start it",
                  "the image has no shell, so the runtime cannot start /bin/sh for the command"),
-        accept=("b",)),
+        accept=("b",),
+        misconceptions=(
+            "A digest mismatch is caught while pulling, before any container exists: the pull fails with a digest "
+            "error, not with an error from starting a program.",
+            "",
+            "A program without execute permission fails with `permission denied` (EACCES); `exec format error` "
+            "(ENOEXEC) means the kernel opened the file and does not recognise what it found.",
+            "A missing /bin/sh fails with `no such file or directory` (ENOENT); `exec format error` means the file "
+            "is there.")),
     Question(
         "q-reproducible", "choice",
         "Two builds of the same Dockerfile for the same platforms push two different index digests. What lets them "
         "push the same digest?",
         ("07",),
-        "BuildKit writes SOURCE_DATE_EPOCH into the config's created times and the index's created annotation, and "
-        "rewrite-timestamp=true sets the files' times from it; pinned bases fix the inputs.",
+        "BuildKit writes SOURCE_DATE_EPOCH into the config's created times and the index's created annotation, "
+        "rewrite-timestamp=true sets the files' times from it, and pinned bases fix the inputs. The mode=min "
+        "provenance a default build adds records buildStartedOn, buildFinishedOn and an invocation ID that no "
+        "setting pins (moby/buildkit v0.25.2 solver/llbsolver/provenance.go), and the index lists it, so it must "
+        "be off (--provenance=false). On Docker 28's own builder, rewrite-timestamp needs the OCI exporter "
+        "(notebook 05).",
         (Proof(NB05, ("05-29",), "reproducible digests"),
          Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH and rewrite-timestamp pin")),
-        "What in an image changes from one build to the next when nothing in the sources did?",
-        "(b)",
+        "What changes from one build to the next when nothing in the sources did: in the images, and in what else "
+        "the index lists?",
+        "(c)",
         options=("--no-cache, so that no layer of an earlier build, with its other timestamps, is reused",
-                 "pin what varies: SOURCE_DATE_EPOCH for the timestamps, rewrite-timestamp=true for the files' "
-                 "times, base images by digest",
+                 "pin the timestamps and the inputs: SOURCE_DATE_EPOCH, rewrite-timestamp=true for the files' "
+                 "times, base images by digest; the default provenance then records SOURCE_DATE_EPOCH as its "
+                 "build times",
+                 "pin what varies and leave out what cannot be pinned: SOURCE_DATE_EPOCH for the timestamps, "
+                 "rewrite-timestamp=true for the files' times, base images by digest, and --provenance=false, "
+                 "because the provenance records each build's start and finish times and invocation ID",
                  "`docker push` instead of --push, because buildx writes the time of the push into the index",
                  "nothing: a digest always includes the time of the push, so two pushes never match"),
-        accept=("b",)),
+        accept=("c",),
+        misconceptions=(
+            "--no-cache runs every step again, and a step run again writes fresh times: it makes two builds differ "
+            "more, not less.",
+            "SOURCE_DATE_EPOCH does not reach the provenance record: BuildKit v0.25.2 writes the real start and "
+            "finish times and a fresh invocation ID into it, and the index lists it, so the index digest still "
+            "changes.",
+            "",
+            "Neither way of pushing writes a time: a registry stores the bytes it is sent, and their digest is the "
+            "sha256 of exactly those bytes. The times come from the build.",
+            "A digest is the sha256 of the content alone, and a push adds nothing to it: two builds that write the "
+            "same bytes push the same digest.")),
     Question(
         "q-stitch-how", "choice",
         "Images for linux/amd64 and linux/arm64 are already in a registry, one tag each. How do you publish one "
@@ -225,7 +320,15 @@ INTERVIEW: tuple[Question, ...] = (
                  "points at the existing manifests",
                  "build both platforms again with --platform: an index can only come out of a build",
                  "`docker push --all-tags NAME`: the registry groups a repository's tags by platform"),
-        accept=("b",)),
+        accept=("b",),
+        misconceptions=(
+            "A tag points at one manifest or index; pushing a second image under the same tag replaces the first, "
+            "and a registry never merges them.",
+            "",
+            "An index is plain JSON listing descriptors; nothing in it records a build, so other tools (docker "
+            "manifest, podman) write one after the fact.",
+            "--all-tags pushes each local tag as it is; a registry never groups tags, and each stays the "
+            "single-platform image it was.")),
     Question(
         "q-push-exact", "command",
         "Write the build command that pushes `$REGISTRY/practice:two`, an index with images for exactly "
@@ -276,7 +379,9 @@ EXERCISES: tuple[Question, ...] = (
          Proof(NB03, ("03-08",), "how distribution/reference canonicalises a short name")),
         "Three parts are filled in: a registry host, a namespace and a tag.",
         "docker.io/library/busybox:latest",
-        accept=("docker.io/library/busybox:latest",)),
+        accept=("docker.io/library/busybox:latest",),
+        case_sensitive=True,
+        reference=True),
     Question(
         "q-one-platform-classic", "choice",
         "On the classic daemon, does `docker build --platform linux/arm64 -t demo:arm64 .` (one platform) succeed?",
@@ -289,18 +394,27 @@ EXERCISES: tuple[Question, ...] = (
         options=("yes: only several platforms at once are refused",
                  "no: the classic image store cannot hold arm64 images",
                  "no: an arm64 build needs a docker-container builder"),
-        accept=("a",)),
+        accept=("a",),
+        misconceptions=(
+            "",
+            "An image store holds images of any single platform, arm64 included; what the classic store cannot "
+            "hold is an index of several.",
+            "The docker driver builds for any one platform BuildKit can target; a docker-container builder is one "
+            "way to build several platforms at once on the classic store, not a condition of building arm64.")),
     Question(
         "q-trap-which-builder", "value",
         "After `docker buildx create --name traptest --driver docker-container --use` on the classic context, "
-        "which builder does a plain `docker build` use? Give its name.",
+        "with the lab's CLI configuration (no `docker buildx install` alias), which builder does a plain "
+        "`docker build` use? Give its name.",
         ("02",),
-        "the CLI sets BUILDX_BUILDER to the current context's name for `docker build`, so it keeps that context's "
-        "default builder, classic (docker driver).",
+        "without a `docker buildx install` alias, the CLI sets BUILDX_BUILDER to the current context's name for a "
+        "plain `docker build`, so it keeps that context's default builder, which is named after the context: "
+        "classic (docker driver) (docker/cli cmd/docker/builder.go, CLI 23.0+).",
         (Proof(NB02, ("02-29",), "the `#0 building with` line of each command in the trap"),),
-        "`docker build` uses the default builder of the current context: what is that context called?",
+        "With no alias, the CLI picks the builder for a plain `docker build` itself, from the current context: what "
+        "is that context called, and which of its builders carries its name?",
         "classic",
-        accept=("classic",)),
+        accept=("classic", "default")),
     Question(
         "q-docker-hub-name", "value",
         "The article pushes with `-t demo:multi --push`. To which repository would that push? Give the full name "
@@ -311,7 +425,9 @@ EXERCISES: tuple[Question, ...] = (
         (Proof(NB03, ("03-08",), "distribution/reference's normalize.go, quoted"),),
         "A short name is completed twice: a registry host, then a namespace.",
         "docker.io/library/demo",
-        accept=("docker.io/library/demo", "docker.io/library/demo:multi")),
+        accept=("docker.io/library/demo", "docker.io/library/demo:multi"),
+        case_sensitive=True,
+        reference=True),
     Question(
         "q-one-setting", "choice",
         "The classic and multiarch daemons run the same Docker version. Which setting makes the two-platform build "
@@ -326,7 +442,15 @@ EXERCISES: tuple[Question, ...] = (
                  "the containerd image store (\"containerd-snapshotter\": true in the daemon's config)",
                  "QEMU, registered for the multiarch daemon only",
                  "the docker-container driver for the multiarch daemon's builder"),
-        accept=("b",)),
+        accept=("b",),
+        misconceptions=(
+            "Both daemons are driven by the same docker CLI with the same buildx plugin, so a plugin version "
+            "cannot tell them apart.",
+            "",
+            "binfmt_misc belongs to the kernel, one table for the whole machine: both daemons see the same "
+            "emulators, and this Dockerfile needs none to build.",
+            "Notebook 03's builder table shows the docker driver on both daemons; no docker-container builder takes "
+            "part in the build that works.")),
     Question(
         "q-no-attestations", "command",
         "Write the build command that pushes `$REGISTRY/practice:plain`, an index of linux/amd64 and linux/arm64 "
@@ -350,7 +474,15 @@ EXERCISES: tuple[Question, ...] = (
                  "the sha256 of the exact bytes the registry serves for it",
                  "the sha256 of its first image's layer",
                  "the sha256 of the Dockerfile"),
-        accept=("b",)),
+        accept=("b",),
+        misconceptions=(
+            "Nothing about a digest is assigned: any client computes it from the content alone, and two registries "
+            "serving the same content give it the same digest.",
+            "",
+            "An index is content of its own, not a layer: a layer's digest names that layer only, and an index's "
+            "digest changes when its list changes though no layer does.",
+            "The Dockerfile is an input of the build and is not stored in the registry; one Dockerfile gives "
+            "different digests from build to build unless its timestamps are pinned (notebook 05).")),
     Question(
         "q-cross-stage", "dockerfile",
         "Write a Dockerfile in two stages: a first stage that runs on the build machine's own platform (no "
@@ -378,12 +510,13 @@ EXERCISES: tuple[Question, ...] = (
         (Proof(NB05, ("05-29",), "reproducible digests"), Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH pins")),
         "It is the reproducible-builds.org convention: a number of seconds since 1970.",
         "SOURCE_DATE_EPOCH",
-        accept=("SOURCE_DATE_EPOCH", "$SOURCE_DATE_EPOCH")),
+        accept=("SOURCE_DATE_EPOCH", "$SOURCE_DATE_EPOCH"),
+        case_sensitive=True),
     Question(
         "q-stitch", "command",
         "`$REGISTRY/practice:stitch-amd64` and `$REGISTRY/practice:stitch-arm64` are single-platform images the lab "
-        "pushes for you. Write the command that publishes `$REGISTRY/practice:stitched`, an index of both, without "
-        "building anything.",
+        "pushes for you. Write one command that publishes `$REGISTRY/practice:stitched`, an index of both, "
+        "without building anything.",
         ("06",),
         "imagetools create reads each source's manifests and pushes an index of descriptors pointing at the same "
         "digests: nothing is rebuilt or uploaded again.",
@@ -409,7 +542,14 @@ EXERCISES: tuple[Question, ...] = (
                  "it needs the containerd image store to read images from the engine",
                  "it needs a BuildKit builder with the docker-container driver",
                  "it accepts only OCI indexes as sources, not single images"),
-        accept=("a",)),
+        accept=("a",),
+        misconceptions=(
+            "",
+            "The image store makes no difference to `docker manifest`: it fails on the containerd store too, "
+            "because it never reads images from the engine.",
+            "`docker manifest` is part of the docker CLI itself and uses no BuildKit and no builder, so no driver "
+            "takes part.",
+            "Single images are what it is made for: each source's manifest becomes one entry of the new list.")),
 )
 
 QUESTIONS: tuple[Question, ...] = INTERVIEW + EXERCISES
