@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from labkit import cli, nbtools
-from labkit.practice import bank, commands, dockerfiles
+from labkit.practice import bank, commands, dockerfiles, quiz
 from labkit.practice.model import KINDS, Question, Task
 from labkit.practice.tries import Session
 from labkit.settings import Settings
@@ -282,3 +282,21 @@ def test_quiz_says_a_fault_of_the_lab_in_two_lines(monkeypatch: pytest.MonkeyPat
     assert capsys.readouterr().out.splitlines() == [
         "[?] q-entry-count: the lab could not check this answer (KeyError: 'a bug').",
         "  try: answer again; if it happens again, run `labkit status`."]
+
+
+def test_an_answer_read_from_a_file_that_is_not_a_dockerfile_says_so(tmp_path: Path) -> None:
+    (tmp_path / "binary").write_bytes(b"\xff\xfe\x00\x01" * 10)
+    (tmp_path / "big").write_text("x" * (quiz.MAX_FILE + 1))
+    for name, said in (("binary", "not UTF-8 text"), ("big", "larger than"), ("missing", "No such file"),
+                       (".", "Is a directory")):
+        feedback, _ = quiz.check_answers(Session(), [f"q-cross-stage=@{tmp_path / name}"])
+        assert feedback[0].state == "unusable" and said in feedback[0].lines[0], feedback[0].lines
+
+
+def test_the_score_counts_the_last_answer() -> None:
+    session = Session()
+    question = bank.BY_ID["q-entry-count"]
+    assert session.answer(question.id, question.accept[0]).right
+    assert session.score_line("07").startswith("answered right: 1 ")
+    assert session.answer(question.id, "17").state == "wrong"
+    assert session.score_line("07").startswith("answered right: 0 ")
