@@ -23,7 +23,7 @@ LAB_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/etc/jupyter JUPYTER_CONFIG_DIR=$(CURDIR
 UP_LOG    := build/labkit-up.log
 UP_STATUS := build/labkit-up.status
 
-.PHONY: setup setup-test lock chromium up down status lab test unit lint run outputs bench-up bench-steps bench-first bench-platforms soak help
+.PHONY: setup setup-test seal lock chromium up down status lab test unit lint run outputs bench-up bench-steps bench-first bench-platforms soak help
 
 help:
 	@echo "make lab       set everything up, start the sandbox, open JupyterLab on 127.0.0.1"
@@ -36,6 +36,7 @@ help:
 	@echo "make outputs   regenerate the notebooks' stored outputs from a sandbox run (NOTEBOOKS=\"05 07\": only those)"
 	@echo "make up|down|status   start, stop or show the sandbox"
 	@echo "make lint      ruff over code and notebooks, mypy strict over labkit, tests and bench"
+	@echo "make seal      seal the answer key (instructor/keys.toml) into labkit/practice/sealed.json after changing it"
 	@echo "make lock      re-resolve the locked package versions (constraints.txt) after changing pyproject.toml"
 	@echo "make bench-up  benchmark cold and warm 'labkit up' and memory"
 	@echo "make bench-steps  steps 2-4 through labkit vs raw docker, and 'make run' warm"
@@ -111,6 +112,10 @@ test:
 
 run: setup-test up
 	$(BIN)/python -m labkit.nbtools run
+
+# The answer key (instructor/keys.toml) sealed into the learners' package (labkit/practice/sealed.json).
+seal: setup
+	$(BIN)/python -m labkit.practice.keys
 
 # NOTEBOOKS="05 07" re-executes only those (each notebook runs on its own); all of them by default.
 outputs: setup-test up

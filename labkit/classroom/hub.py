@@ -88,6 +88,9 @@ def prepare_shared(course: Course) -> None:
     # Learners cannot write bytecode next to root's packages: compiled once here, or every learner's kernel would
     # compile JupyterLab's, pandas' and the lab's modules from source at each start.
     run.run([sys.executable, "-m", "compileall", "-q", "-j", "0", str(site), str(REPO / "labkit")])
+    keys = REPO / "instructor" / "keys.toml"
+    if keys.exists():  # the answer key is the instructor's: learners read the checkout, not it
+        keys.chmod(0o600)
     course.shared_dir.mkdir(parents=True, exist_ok=True)
     course.folder.chmod(0o755)
     course.shared_dir.chmod(0o755)

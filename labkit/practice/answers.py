@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from labkit.practice import seal
 from labkit.practice.model import Question, Verdict
 
 SHOWN = 60  # how much of an answer the feedback repeats
@@ -48,6 +49,16 @@ def value_forms(question: Question, given: str) -> set[str]:
     return forms
 
 
+_SEALED: dict[str, seal.Sealed] = {}
+
+
+def sealed(question: Question) -> seal.Sealed:
+    """The question's sealed answer (sealed.json, read once)."""
+    if not _SEALED:
+        _SEALED.update(seal.load())
+    return _SEALED[question.id]
+
+
 def choice_letter(question: Question, given: object) -> str | None:
     """The letter a learner meant: "b", "B", "(b)", "b)" or the option's number (2); None when it is none of them."""
     text = normalise(str(given)).strip("()").rstrip(")")
@@ -65,11 +76,10 @@ def check_choice(question: Question, given: object) -> Verdict:
     if letter is None:
         letters = ", ".join(question.letters())
         return Verdict(False, f"Answer with one letter ({letters}); {shown(given)} is none of them.", usable=False)
-    if letter in question.accept:
-        return Verdict(True, f"({letter}) is right: {question.right}")
-    number = question.letters().index(letter)
-    misconception = question.misconceptions[number] if number < len(question.misconceptions) else ""
-    return Verdict(False, f"({letter}) is not it{': ' + misconception if misconception else '.'}")
+    right, said = sealed(question).check(question.id, {letter})
+    if right:
+        return Verdict(True, f"({letter}) is right: {said}")
+    return Verdict(False, f"({letter}) is not it{': ' + said if said else '.'}")
 
 
 def check_value(question: Question, given: object) -> Verdict:
@@ -77,7 +87,7 @@ def check_value(question: Question, given: object) -> Verdict:
     text = str(given)
     if not normalise(text):
         return Verdict(False, "The answer is empty: write a value between the quotes.", usable=False)
-    accepted = {form for spelling in question.accept for form in value_forms(question, spelling)}
-    if value_forms(question, text) & accepted:
-        return Verdict(True, f"{shown(given)} is right: {question.right}")
+    right, said = sealed(question).check(question.id, value_forms(question, text))
+    if right:
+        return Verdict(True, f"{shown(given)} is right: {said}")
     return Verdict(False, f"{shown(given)} is not it.")

@@ -9,6 +9,10 @@ from __future__ import annotations
 from labkit.experiment import PLATFORMS
 from labkit.practice.model import Proof, Question, Task
 
+# Why a choice or value answer is right, and the answer itself, are not in the package: the instructor's
+# instructor/keys.toml holds them, sealed into sealed.json (practice/seal.py), which only a right answer unseals.
+SEALED = ""
+
 NB01 = "01_the_dockerfile.ipynb"
 NB02 = "02_the_build_that_fails.ipynb"
 NB03 = "03_the_build_that_works.ipynb"
@@ -25,12 +29,10 @@ INTERVIEW: tuple[Question, ...] = (
         "and a CMD, no RUN step), fails on one Docker 28 install and works on another. Both installs have the same "
         "engine, CLI and buildx versions. Which of these differs between the two?",
         ("07",),
-        "same engine, CLI and buildx, same docker driver: the image store decides. On the classic store buildx "
-        "refuses a build for several platforms; on the containerd store the same command pushes an index.",
+        SEALED,
         (Proof(NB02, ("02-06",), "the refusal on the classic image store"),
          Proof(NB03, ("03-05", "03-09"), "the two image stores, and the build pushed from the containerd one")),
         "The sandbox's two daemons run the same version and differ in one setting only (notebook 00). Which one?",
-        "(b)",
         options=("the install that fails has no buildx plugin, so `docker build` falls back to the legacy builder, "
                  "which cannot build several platforms",
                  "the image store: on the classic store the default builder's docker driver cannot build several "
@@ -38,54 +40,27 @@ INTERVIEW: tuple[Question, ...] = (
                  "QEMU: the install that fails has no emulator registered in binfmt_misc, so its builder does not "
                  "list linux/arm64",
                  "the BuildKit the engine carries: building several platforms at once needs a newer BuildKit than "
-                 "some Docker 28 packages vendor"),
-        accept=("b",),
-        misconceptions=(
-            "Both installs carry the same buildx, so neither lacks the plugin; without it, the CLI would first "
-            "print a DEPRECATED warning, then fall back to the legacy builder.",
-            "",
-            "This Dockerfile runs no program during the build (FROM and CMD only), so building it needs no emulator. "
-            "A missing emulator shows as `exec format error` in a RUN step, not as a build refused before it starts.",
-            "The same engine version vendors the same BuildKit, so the two installs cannot differ there; and BuildKit "
-            "built several platforms in one build years before Docker 28.")),
+                 "some Docker 28 packages vendor")),
     Question(
         "q-who-refuses", "choice",
         "On the classic daemon, which part refuses `docker build --platform linux/amd64,linux/arm64 .`?",
         ("07",),
-        "buildx checks the driver's multi-platform feature before it sends anything to BuildKit, so the refused build "
-        "prints no `#0 building with` line.",
+        SEALED,
         (Proof(NB02, ("02-27",), "the refused build has no `#0 building with` line; the one-platform build has one"),),
         "With --progress=plain, a build that reached a builder prints `#0 building with …`. Does the refused one?",
-        "(c)",
         options=("the docker CLI's flag parsing: --platform takes one value",
                  "the legacy builder",
                  "buildx, before any builder runs",
                  "BuildKit, once the build has started",
-                 "the kernel, which cannot run arm64 programs"),
-        accept=("c",),
-        misconceptions=(
-            "--platform takes a comma-separated list: the very same command succeeds on the multiarch daemon, so "
-            "the flag parser accepts it.",
-            "With buildx installed the CLI hands `docker build` to buildx; the legacy builder runs only without "
-            "buildx or with DOCKER_BUILDKIT=0, and the message names the docker driver, a buildx term.",
-            "",
-            "A build that reached BuildKit prints a `#0 building with …` line and numbered steps before any error; "
-            "look for them in the refused build's output.",
-            "The kernel matters only when an arm64 program runs, and this Dockerfile runs none while building; the "
-            "one-platform arm64 build on the same daemon succeeds.")),
+                 "the kernel, which cannot run arm64 programs")),
     Question(
         "q-builder-trap", "choice",
         "You ran `docker buildx create --name multi --driver docker-container --use`, and "
         "`docker build --platform linux/amd64,linux/arm64 .` still fails with the same message. Why?",
         ("07",),
-        "without `docker buildx install` (the builder alias in the CLI's config), the CLI hands a plain "
-        "`docker build` to buildx with BUILDX_BUILDER set to the current context's name, so it keeps that context's "
-        "default builder; `docker buildx build`, `docker build --builder multi` or BUILDX_BUILDER=multi use the new "
-        "one, and after `docker buildx install` a plain `docker build` follows `docker buildx use` too (docker/cli "
-        "cmd/docker/builder.go, the alias check, CLI 23.0+).",
+        SEALED,
         (Proof(NB02, ("02-29",), "docker build still refused; docker buildx build used the new builder"),),
         "Compare the `#0 building with` lines of `docker build` and `docker buildx build` in the trap cell.",
-        "(b)",
         options=("the new builder has not been started yet, and `docker build` skips builders that are not "
                  "running: bootstrap it first",
                  "without `docker buildx install`, a plain `docker build` uses the current context's default "
@@ -94,137 +69,82 @@ INTERVIEW: tuple[Question, ...] = (
                  "`--use` records the builder for terminals opened afterwards; the current shell keeps the "
                  "builder it had",
                  "the docker-container driver cannot build several platforms either; only the kubernetes and "
-                 "remote drivers can"),
-        accept=("b",),
-        misconceptions=(
-            "A builder that is not running is started (bootstrapped) by the first build that uses it; buildx never "
-            "skips a stopped builder for another one.",
-            "",
-            "`--use` writes the choice into the buildx configuration (~/.docker/buildx) at once; there is no "
-            "per-shell state, so the next command in the same shell already reads it.",
-            "The docker-container driver runs BuildKit in a container with its own store and builds several "
-            "platforms; the driver that refuses them is the docker driver on the classic image store.")),
+                 "remote drivers can")),
     Question(
         "q-index-vs-list", "choice",
         "Index, manifest list, manifest: which statement is right?",
         ("07",),
-        "application/vnd.oci.image.index.v1+json and application/vnd.docker.distribution.manifest.list.v2+json both "
-        "list descriptors of per-platform manifests, and both are in use. 'OCI manifest list' is the pre-1.0 name: "
-        "image-spec v0.1.0 (2016-05) had a Manifest List (application/vnd.oci.image.manifest.list.v1+json), renamed "
-        "image index in v1.0.0-rc5 (2017-02); Docker's manifest list kept its name and media type.",
+        SEALED,
         (Proof(NB04, ("04-05", "04-17"), "an OCI index, then a Docker manifest list of the same two platforms"),),
         "Compare the MediaType lines of demo:multi and demo:noattest in notebook 04.",
-        "(b)",
         options=("Docker renamed its manifest list to the OCI image index when it adopted OCI: today they are one "
                  "format under two names",
                  "an OCI image index and a Docker manifest list are two formats of one idea, a list of per-platform "
                  "manifests; a manifest is one image for one platform (a config and layers)",
                  "a manifest lists the platforms of an image, and an index holds the layers those platforms share",
-                 "an index is what BuildKit writes for an image of one platform; a manifest list holds several"),
-        accept=("b",),
-        misconceptions=(
-            "They are two media types, both served today: Docker's manifest.list.v2+json and OCI's "
-            "image.index.v1+json (notebook 04 pushes one of each). The rename was OCI's own, of its pre-1.0 "
-            "'manifest list', in image-spec v1.0.0-rc5.",
-            "",
-            "It is the other way round: a manifest names one config and the layers of one image, and an index holds "
-            "no layers at all, only descriptors (notebook 04's raw JSON).",
-            "The number of platforms does not tell them apart: the index of demo:multi lists two platforms, and a "
-            "Docker manifest list may hold a single one.")),
+                 "an index is what BuildKit writes for an image of one platform; a manifest list holds several")),
     Question(
         "q-index-media-type", "value",
         "What media type does the registry give `demo:multi`, the two-platform image step 3 pushed with default "
         "settings?",
         ("07",),
-        "an OCI image index: with the default provenance attestations, BuildKit v0.25 writes OCI media types.",
+        SEALED,
         (Proof(NB03, ("03-09",), "the media type the registry serves for demo:multi"),),
-        "It starts with application/vnd.oci; notebook 03's push cell prints it.",
-        "application/vnd.oci.image.index.v1+json",
-        accept=("application/vnd.oci.image.index.v1+json",)),
+        "It starts with application/vnd.oci; notebook 03's push cell prints it."),
     Question(
         "q-unknown-unknown", "choice",
         "`docker buildx imagetools inspect` lists two `unknown/unknown` entries next to linux/amd64 and "
         "linux/arm64. What are they?",
         ("07",),
-        "buildx adds mode=min provenance by default; each attestation manifest names the image it describes "
-        "(vnd.docker.reference.digest) and holds an in-toto layer.",
+        SEALED,
         (Proof(NB04, ("04-15", "04-27"), "each unknown/unknown describes one image; gone with "
                                           "BUILDX_NO_DEFAULT_ATTESTATIONS=1"),),
         "Look at the annotations and the layer media type of those entries in notebook 04.",
-        "(c)",
         options=("layers BuildKit could not label with a platform, kept so that a pull can verify every blob",
                  "images for a platform the builder could not detect, built from the base image's unlabelled entries",
                  "provenance attestations, one per image, with a platform no runtime will pick",
-                 "cache manifests that the next build with --cache-from reads to skip unchanged steps"),
-        accept=("c",),
-        misconceptions=(
-            "Layers are never entries of an index: an index lists manifests, and each manifest lists its own layers, "
-            "so every blob is already reachable by its digest.",
-            "A build makes images for exactly the platforms passed to --platform; it adds none for platforms it "
-            "could not detect, and the busybox index has no unlabelled images to build from.",
-            "",
-            "Build cache goes only where --cache-to sends it (its own cache manifest or a folder), never into the "
-            "image's index, and this build exports no cache.")),
+                 "cache manifests that the next build with --cache-from reads to skip unchanged steps")),
     Question(
         "q-entry-count", "value",
         "A default `docker buildx build --platform linux/amd64,linux/arm64 -t … --push .` on the multiarch daemon: "
         "how many entries does the pushed index list?",
         ("07",),
-        "two images and two provenance attestations (unknown/unknown), one per image.",
+        SEALED,
         (Proof(NB04, ("04-05",), "the four entries of demo:multi"),),
         "Count every entry of the index, not only the platforms you asked for.",
-        "4",
-        accept=("4", "four"),
         unit="entries"),
     Question(
         "q-runtime-picks", "choice",
         "`docker run --platform linux/arm64 IMAGE`, where IMAGE is an index. How does the engine pick what to run?",
         ("07",),
-        "the index is a list of descriptors with platforms; the engine matches the requested one (linux/arm64 "
-        "matches arm64/v8), pulls that manifest, its config and layers, and QEMU runs its arm64 program here.",
+        SEALED,
         (Proof(NB03, ("03-11",), "one tag, two --platform values, two `uname -m` answers"),
          Proof(NB01, ("01-08",), "busybox lists linux/arm64/v8")),
         "Same tag, two --platform values, two different `uname -m` outputs: what must the engine choose between?",
-        "(b)",
         options=("it pulls every image of the index, then starts the one whose config names the requested platform",
                  "it reads the index and pulls the manifest whose descriptor's platform matches linux/arm64 "
                  "(os, architecture, variant), then that manifest's config and layers",
                  "it pulls the image for the host's own platform, and QEMU translates its instructions to arm64",
-                 "it asks the registry to convert the index into an arm64 image, and pulls the result"),
-        accept=("b",),
-        misconceptions=(
-            "The engine chooses before it pulls any image, from what the index says of each entry; the other "
-            "platforms' configs and layers are never downloaded.",
-            "",
-            "QEMU does not turn one image into another: it runs the arm64 image's own programs. An amd64 image "
-            "would print x86_64 for `uname -m`; this tag run with --platform linux/arm64 prints aarch64.",
-            "A registry serves content by digest and converts nothing; the arm64 image already exists, built and "
-            "pushed together with the index.")),
+                 "it asks the registry to convert the index into an arm64 image, and pulls the result")),
     Question(
         "q-arm64-uname", "value",
         "On this lab's amd64 machine, what does `docker run --platform linux/arm64 $REGISTRY/demo:multi uname -m` "
         "print?",
         ("07",),
-        "the arm64 image's busybox is an arm64 program: the kernel hands it to QEMU (binfmt_misc), which reports "
-        "the machine it emulates.",
+        SEALED,
         (Proof(NB03, ("03-11",), "uname -m in each platform's image"),
          Proof(NB02, ("02-23",), "QEMU registered in binfmt_misc with the F flag")),
-        "`uname -m` names the machine the program believes it runs on, not the host.",
-        "aarch64",
-        accept=("aarch64",)),
+        "`uname -m` names the machine the program believes it runs on, not the host."),
     Question(
         "q-emulation-native-cross", "choice",
         "A Dockerfile compiles a Go program in a RUN step; the arm64 half of a two-platform build on an amd64 CI "
         "runner is ten times slower than the amd64 half. Emulation or cross-compilation: which statement is right?",
         ("07",),
-        "QEMU runs every RUN step of the arm64 half, the compiler included (slow, nothing to change); a "
-        "FROM --platform=$BUILDPLATFORM stage runs natively and targets $TARGETARCH (fast, a Dockerfile change), "
-        "and the final stage only copies what it wrote.",
+        SEALED,
         (Proof(NB05, ("05-21", "05-23"), "BUILDPLATFORM/TARGETARCH against emulation"),
          Proof(NB02, ("02-23",), "arm64 is listed because QEMU is registered"),
          Proof(NB01, ("01-09",), "emulation is needed only when a build runs a foreign program")),
         "Ask of each way: whose machine code does the arm64 RUN step execute, and on what?",
-        "(a)",
         options=("emulation: nothing to change, but QEMU runs the arm64 compiler in every arm64 RUN step, slowly; "
                  "cross-compilation: a FROM --platform=$BUILDPLATFORM stage runs the amd64 compiler natively and "
                  "targets $TARGETARCH, and the final stage copies the program (a Dockerfile change)",
@@ -233,56 +153,30 @@ INTERVIEW: tuple[Question, ...] = (
                  "emulation: QEMU is the slow part; cross-compilation: still needs QEMU, because a compiler that "
                  "writes arm64 code must itself run as an arm64 program",
                  "emulation: QEMU is the slow part; cross-compilation: put --platform=$TARGETPLATFORM on every FROM, "
-                 "so that each stage is built for the platform it targets"),
-        accept=("a",),
-        misconceptions=(
-            "",
-            "QEMU runs during the build too: a RUN step of the arm64 half is an arm64 program, and notebook 05's "
-            "emulated build records `aarch64` from its RUN step.",
-            "A cross-compiler is a native program that writes code for another architecture; Go does it with "
-            "GOOS/GOARCH, and notebook 05's cross build records `x86_64` from the RUN step of its arm64 variant.",
-            "--platform=$TARGETPLATFORM is what every stage does already without it, which is what makes the arm64 "
-            "stages run under QEMU; it pins nothing to the build machine.")),
+                 "so that each stage is built for the platform it targets")),
     Question(
         "q-exec-format", "choice",
         "A container fails to start with `exec /bin/sh: exec format error`. What does it mean?",
         ("07",),
-        "execve fails with ENOEXEC for a binary of a foreign architecture unless binfmt_misc hands it to an "
-        "emulator such as QEMU; a variant pushed under the wrong platform gives the same error.",
+        SEALED,
         (Proof(NB05, ("05-13", "05-07"), "exec format error, and running every variant"),
          Proof(NB02, ("02-23",), "the emulator registered in binfmt_misc that avoids it here")),
         "What does the kernel do with an arm64 program on an amd64 machine when no emulator is registered?",
-        "(b)",
         options=("the image's manifest is corrupt: its digest does not match the bytes the registry served",
                  "the kernel cannot execute the program: it is for another architecture and no emulator is "
                  "registered for it in binfmt_misc (or the image's platform label is wrong)",
                  "the entrypoint has no execute permission in the image's layer, so the kernel refuses to start it",
-                 "the image has no shell, so the runtime cannot start /bin/sh for the command"),
-        accept=("b",),
-        misconceptions=(
-            "A digest mismatch is caught while pulling, before any container exists: the pull fails with a digest "
-            "error, not with an error from starting a program.",
-            "",
-            "A program without execute permission fails with `permission denied` (EACCES); `exec format error` "
-            "(ENOEXEC) means the kernel opened the file and does not recognise what it found.",
-            "A missing /bin/sh fails with `no such file or directory` (ENOENT); `exec format error` means the file "
-            "is there.")),
+                 "the image has no shell, so the runtime cannot start /bin/sh for the command")),
     Question(
         "q-reproducible", "choice",
         "Two builds of the same Dockerfile for the same platforms push two different index digests. What lets them "
         "push the same digest?",
         ("07",),
-        "BuildKit writes SOURCE_DATE_EPOCH into the config's created times and the index's created annotation, "
-        "rewrite-timestamp=true sets the files' times from it, and pinned bases fix the inputs. The mode=min "
-        "provenance a default build adds records buildStartedOn, buildFinishedOn and an invocation ID that no "
-        "setting pins (moby/buildkit v0.25.2 solver/llbsolver/provenance.go), and the index lists it, so it must "
-        "be off (--provenance=false). On Docker 28's own builder, rewrite-timestamp needs the OCI exporter "
-        "(notebook 05).",
+        SEALED,
         (Proof(NB05, ("05-29",), "reproducible digests"),
          Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH and rewrite-timestamp pin")),
         "What changes from one build to the next when nothing in the sources did: in the images, and in what else "
         "the index lists?",
-        "(c)",
         options=("--no-cache, so that no layer of an earlier build, with its other timestamps, is reused",
                  "pin the timestamps and the inputs: SOURCE_DATE_EPOCH, rewrite-timestamp=true for the files' "
                  "times, base images by digest; the default provenance then records SOURCE_DATE_EPOCH as its "
@@ -291,44 +185,21 @@ INTERVIEW: tuple[Question, ...] = (
                  "rewrite-timestamp=true for the files' times, base images by digest, and --provenance=false, "
                  "because the provenance records each build's start and finish times and invocation ID",
                  "`docker push` instead of --push, because buildx writes the time of the push into the index",
-                 "nothing: a digest always includes the time of the push, so two pushes never match"),
-        accept=("c",),
-        misconceptions=(
-            "--no-cache runs every step again, and a step run again writes fresh times: it makes two builds differ "
-            "more, not less.",
-            "SOURCE_DATE_EPOCH does not reach the provenance record: BuildKit v0.25.2 writes the real start and "
-            "finish times and a fresh invocation ID into it, and the index lists it, so the index digest still "
-            "changes.",
-            "",
-            "Neither way of pushing writes a time: a registry stores the bytes it is sent, and their digest is the "
-            "sha256 of exactly those bytes. The times come from the build.",
-            "A digest is the sha256 of the content alone, and a push adds nothing to it: two builds that write the "
-            "same bytes push the same digest.")),
+                 "nothing: a digest always includes the time of the push, so two pushes never match")),
     Question(
         "q-stitch-how", "choice",
         "Images for linux/amd64 and linux/arm64 are already in a registry, one tag each. How do you publish one "
         "multi-platform tag without rebuilding?",
         ("07",),
-        "an index is only descriptors: `imagetools create` reads the sources' manifests and pushes a new index that "
-        "points at the same digests; nothing is rebuilt.",
+        SEALED,
         (Proof(NB06, ("06-05", "06-13", "06-15"), "imagetools create, docker manifest create and podman's manifest list"),
          Proof(NB04, ("04-09",), "the raw index: descriptors and platforms, nothing else")),
         "What does an index hold besides descriptors (notebook 04's raw JSON)?",
-        "(b)",
         options=("`docker tag` both images to the same name and push that tag: the registry merges them into an index",
                  "`docker buildx imagetools create -t NAME:multi NAME:amd64 NAME:arm64`: it writes an index that "
                  "points at the existing manifests",
                  "build both platforms again with --platform: an index can only come out of a build",
-                 "`docker push --all-tags NAME`: the registry groups a repository's tags by platform"),
-        accept=("b",),
-        misconceptions=(
-            "A tag points at one manifest or index; pushing a second image under the same tag replaces the first, "
-            "and a registry never merges them.",
-            "",
-            "An index is plain JSON listing descriptors; nothing in it records a build, so other tools (docker "
-            "manifest, podman) write one after the fact.",
-            "--all-tags pushes each local tag as it is; a registry never groups tags, and each stays the "
-            "single-platform image it was.")),
+                 "`docker push --all-tags NAME`: the registry groups a repository's tags by platform")),
     Question(
         "q-push-exact", "command",
         "Write the build command that pushes `$REGISTRY/practice:two`, an index with images for exactly "
@@ -341,7 +212,6 @@ INTERVIEW: tuple[Question, ...] = (
          Proof(NB04, ("04-05",), "the index's entries")),
         "Start from step 3's command in notebook 03; change the platforms and the tag ($REGISTRY is the lab's "
         "registry).",
-        "docker buildx build --platform linux/amd64,linux/arm/v7 -t $REGISTRY/practice:two --push .",
         task=Task("two", ("linux/amd64", "linux/arm/v7"))),
     Question(
         "q-print-platform", "dockerfile",
@@ -354,7 +224,6 @@ INTERVIEW: tuple[Question, ...] = (
          Proof(PLATFORM_ARGS, (), "the build args BuildKit sets per platform")),
         "An ARG with one of BuildKit's platform names needs no --build-arg; ARG values are gone at run time, ENV "
         "values are not.",
-        'FROM busybox\nARG TARGETPLATFORM\nENV BUILT_FOR=$TARGETPLATFORM\nCMD ["sh", "-c", "echo $BUILT_FOR"]',
         task=Task("print-platform", PLATFORMS, outputs=tuple((p, p) for p in PLATFORMS))),
 )
 
@@ -364,68 +233,47 @@ EXERCISES: tuple[Question, ...] = (
         "Which entry of the lab's `busybox` index does a build for `linux/arm64` take? Give its platform as the "
         "index lists it.",
         ("01",),
-        "v8 is arm64's default variant, so a build for linux/arm64 matches the linux/arm64/v8 entry.",
+        SEALED,
         (Proof(NB01, ("01-08",), "the platforms of the busybox index"),),
-        "Read the platform list the cell under 'Where does busybox come from?' prints.",
-        "linux/arm64/v8",
-        accept=("linux/arm64/v8",)),
+        "Read the platform list the cell under 'Where does busybox come from?' prints."),
     Question(
         "q-from-resolves", "value",
         "`FROM busybox` is short for which full image reference (registry, repository and tag)?",
         ("01",),
-        "no registry host means docker.io, no slash means library/ (official images), no tag means :latest; the "
-        "sandbox's daemons fetch it from their mirror, the lab's registry.",
+        SEALED,
         (Proof(NB01, ("01-07",), "where busybox comes from"),
          Proof(NB03, ("03-08",), "how distribution/reference canonicalises a short name")),
         "Three parts are filled in: a registry host, a namespace and a tag.",
-        "docker.io/library/busybox:latest",
-        accept=("docker.io/library/busybox:latest",),
         case_sensitive=True,
         reference=True),
     Question(
         "q-one-platform-classic", "choice",
         "On the classic daemon, does `docker build --platform linux/arm64 -t demo:arm64 .` (one platform) succeed?",
         ("02",),
-        "building for arm64 is fine there; what the docker driver on the classic store refuses is several "
-        "platforms at once.",
+        SEALED,
         (Proof(NB02, ("02-14",), "the one-platform arm64 build, exit code 0"),),
         "Fact check 3 of notebook 02 runs exactly this command.",
-        "(a)",
         options=("yes: only several platforms at once are refused",
                  "no: the classic image store cannot hold arm64 images",
-                 "no: an arm64 build needs a docker-container builder"),
-        accept=("a",),
-        misconceptions=(
-            "",
-            "An image store holds images of any single platform, arm64 included; what the classic store cannot "
-            "hold is an index of several.",
-            "The docker driver builds for any one platform BuildKit can target; a docker-container builder is one "
-            "way to build several platforms at once on the classic store, not a condition of building arm64.")),
+                 "no: an arm64 build needs a docker-container builder")),
     Question(
         "q-trap-which-builder", "value",
         "After `docker buildx create --name traptest --driver docker-container --use` on the classic context, "
         "with the lab's CLI configuration (no `docker buildx install` alias), which builder does a plain "
         "`docker build` use? Give its name.",
         ("02",),
-        "without a `docker buildx install` alias, the CLI sets BUILDX_BUILDER to the current context's name for a "
-        "plain `docker build`, so it keeps that context's default builder, which is named after the context: "
-        "classic (docker driver) (docker/cli cmd/docker/builder.go, CLI 23.0+).",
+        SEALED,
         (Proof(NB02, ("02-29",), "the `#0 building with` line of each command in the trap"),),
         "With no alias, the CLI picks the builder for a plain `docker build` itself, from the current context: what "
-        "is that context called, and which of its builders carries its name?",
-        "classic",
-        accept=("classic", "default")),
+        "is that context called, and which of its builders carries its name?"),
     Question(
         "q-docker-hub-name", "value",
         "The article pushes with `-t demo:multi --push`. To which repository would that push? Give the full name "
         "(registry/namespace/name).",
         ("03",),
-        "a name with no registry host means docker.io, and one with no slash means library/, Docker Hub's "
-        "namespace for official images.",
+        SEALED,
         (Proof(NB03, ("03-08",), "distribution/reference's normalize.go, quoted"),),
         "A short name is completed twice: a registry host, then a namespace.",
-        "docker.io/library/demo",
-        accept=("docker.io/library/demo", "docker.io/library/demo:multi"),
         case_sensitive=True,
         reference=True),
     Question(
@@ -433,24 +281,13 @@ EXERCISES: tuple[Question, ...] = (
         "The classic and multiarch daemons run the same Docker version. Which setting makes the two-platform build "
         "work on multiarch?",
         ("03",),
-        "the containerd image store (\"containerd-snapshotter\": true) can hold an index, so the same docker driver "
-        "offers the multi-platform feature there.",
+        SEALED,
         (Proof(NB03, ("03-05", "03-07"), "the two image stores, and the same docker driver on multiarch"),),
         "Notebook 03's builder table shows the same driver on both daemons; what does `docker info` show differently?",
-        "(b)",
         options=("a newer buildx plugin next to the multiarch daemon's CLI",
                  "the containerd image store (\"containerd-snapshotter\": true in the daemon's config)",
                  "QEMU, registered for the multiarch daemon only",
-                 "the docker-container driver for the multiarch daemon's builder"),
-        accept=("b",),
-        misconceptions=(
-            "Both daemons are driven by the same docker CLI with the same buildx plugin, so a plugin version "
-            "cannot tell them apart.",
-            "",
-            "binfmt_misc belongs to the kernel, one table for the whole machine: both daemons see the same "
-            "emulators, and this Dockerfile needs none to build.",
-            "Notebook 03's builder table shows the docker driver on both daemons; no docker-container builder takes "
-            "part in the build that works.")),
+                 "the docker-container driver for the multiarch daemon's builder")),
     Question(
         "q-no-attestations", "command",
         "Write the build command that pushes `$REGISTRY/practice:plain`, an index of linux/amd64 and linux/arm64 "
@@ -460,29 +297,18 @@ EXERCISES: tuple[Question, ...] = (
         "provenance.",
         (Proof(NB04, ("04-17", "04-27"), "two entries only, with either switch"),),
         "Notebook 04 shows two ways to drop the default provenance.",
-        "docker buildx build --platform linux/amd64,linux/arm64 -t $REGISTRY/practice:plain --provenance=false --push .",
         task=Task("plain", PLATFORMS, attestations=False)),
     Question(
         "q-digest-is", "choice",
         "What is the digest of an index?",
         ("04",),
-        "content is addressed by its hash: the digest is the sha256 of exactly the bytes the registry serves.",
+        SEALED,
         (Proof(NB04, ("04-11",), "the digest recomputed from the served bytes"),),
         "Notebook 04 recomputes it from something the registry serves.",
-        "(b)",
         options=("an id the registry assigns at push time",
                  "the sha256 of the exact bytes the registry serves for it",
                  "the sha256 of its first image's layer",
-                 "the sha256 of the Dockerfile"),
-        accept=("b",),
-        misconceptions=(
-            "Nothing about a digest is assigned: any client computes it from the content alone, and two registries "
-            "serving the same content give it the same digest.",
-            "",
-            "An index is content of its own, not a layer: a layer's digest names that layer only, and an index's "
-            "digest changes when its list changes though no layer does.",
-            "The Dockerfile is an input of the build and is not stored in the registry; one Dockerfile gives "
-            "different digests from build to build unless its timestamps are pinned (notebook 05).")),
+                 "the sha256 of the Dockerfile")),
     Question(
         "q-cross-stage", "dockerfile",
         "Write a Dockerfile in two stages: a first stage that runs on the build machine's own platform (no "
@@ -496,8 +322,6 @@ EXERCISES: tuple[Question, ...] = (
          Proof(PLATFORM_ARGS, (), "BUILDPLATFORM and TARGETARCH")),
         "A stage runs on the platform its FROM resolves to; `--platform=` on a FROM can pin it to the build "
         "machine's.",
-        "FROM --platform=$BUILDPLATFORM busybox AS build\nARG TARGETARCH\nRUN echo \"$TARGETARCH\" > /arch\n"
-        "FROM busybox\nCOPY --from=build /arch /arch\nCMD [\"cat\", \"/arch\"]",
         task=Task("cross-stage", PLATFORMS, outputs=(("linux/amd64", "amd64"), ("linux/arm64", "arm64")),
                   native_stages=True)),
     Question(
@@ -505,12 +329,9 @@ EXERCISES: tuple[Question, ...] = (
         "Which environment variable pins the timestamps BuildKit writes into an image's config (buildx passes it "
         "from your shell as a build arg)?",
         ("05",),
-        "SOURCE_DATE_EPOCH, the reproducible-builds.org convention: BuildKit uses it for the config's and the "
-        "history's created times and the index's created annotation.",
+        SEALED,
         (Proof(NB05, ("05-29",), "reproducible digests"), Proof(BUILD_REPRO, (), "what SOURCE_DATE_EPOCH pins")),
         "It is the reproducible-builds.org convention: a number of seconds since 1970.",
-        "SOURCE_DATE_EPOCH",
-        accept=("SOURCE_DATE_EPOCH", "$SOURCE_DATE_EPOCH"),
         case_sensitive=True),
     Question(
         "q-stitch", "command",
@@ -523,8 +344,6 @@ EXERCISES: tuple[Question, ...] = (
         (Proof(NB06, ("06-13", "06-15"), "imagetools create, docker manifest create"),
          Proof(NB04, ("04-34",), "BuildKit is not the only way to build an index")),
         "buildx has a tool that writes an index from images already in a registry (notebook 04, 'Not only BuildKit').",
-        "docker buildx imagetools create -t $REGISTRY/practice:stitched $REGISTRY/practice:stitch-amd64 "
-        "$REGISTRY/practice:stitch-arm64",
         task=Task("stitched", PLATFORMS, commands=(("buildx", "imagetools", "create"),),
                   sources=(("stitch-amd64", "linux/amd64"), ("stitch-arm64", "linux/arm64")))),
     Question(
@@ -532,24 +351,13 @@ EXERCISES: tuple[Question, ...] = (
         "`docker manifest create demo:multi demo:amd64 demo:arm64`, right after building both images on the "
         "classic daemon (nothing pushed), fails. Why?",
         ("06",),
-        "docker manifest reads each source's manifest from its registry, not from the engine's image store (on this "
-        "lab's classic daemon it says `no such manifest`): push the single-platform images first, then create and "
-        "push the list.",
+        SEALED,
         (Proof(NB06, ("06-15",), "docker manifest create"),),
         "Where does `docker manifest` read the images it lists from?",
-        "(a)",
         options=("`docker manifest` reads the sources from a registry: they must be pushed first",
                  "it needs the containerd image store to read images from the engine",
                  "it needs a BuildKit builder with the docker-container driver",
-                 "it accepts only OCI indexes as sources, not single images"),
-        accept=("a",),
-        misconceptions=(
-            "",
-            "The image store makes no difference to `docker manifest`: it fails on the containerd store too, "
-            "because it never reads images from the engine.",
-            "`docker manifest` is part of the docker CLI itself and uses no BuildKit and no builder, so no driver "
-            "takes part.",
-            "Single images are what it is made for: each source's manifest becomes one entry of the new list.")),
+                 "it accepts only OCI indexes as sources, not single images")),
 )
 
 QUESTIONS: tuple[Question, ...] = INTERVIEW + EXERCISES

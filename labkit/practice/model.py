@@ -55,15 +55,15 @@ class Question:
     kind: Kind
     text: str
     asked_in: tuple[str, ...]  # the notebooks that ask it ("01", …, "07"); "05"/"06" once those notebooks hold it
-    right: str  # why the right answer is right (shown only once the learner has it right)
+    right: str  # why the right answer is right (shown only once right); choice and value: SEALED, in sealed.json
     proof: tuple[Proof, ...]
     hint: str  # shown on every wrong try; never the answer
-    key: str  # the answer, for instructors only (`labkit quiz --key`)
+    key: str = ""  # the answer is the instructor's: instructor/keys.toml (`labkit quiz --key`), never the package's
     options: tuple[str, ...] = ()  # choice: the options, in order (a, b, c, …)
-    accept: tuple[str, ...] = ()  # choice: the right letter; value: every accepted spelling, normalised
+    accept: tuple[str, ...] = ()  # unused in the package: the accepted answers are sealed (seal.py)
     task: Task | None = None  # command and dockerfile: what the answer must produce
     placeholder: str = "..."  # what the learner replaces in the answer cell
-    misconceptions: tuple[str, ...] = ()  # choice: what each option stands for when picked ("" for the right one)
+    misconceptions: tuple[str, ...] = ()  # unused in the package: what each wrong option stands for is sealed
     case_sensitive: bool = False  # value: an environment variable's or a repository's name keeps its case
     unit: str = ""  # value: a number may carry this word after it ("4 entries")
     reference: bool = False  # value: an image reference, compared as the engine reads it (index.docker.io = docker.io)

@@ -16,6 +16,7 @@ from labkit.practice.tries import Session, Workspace
 from labkit.settings import Settings
 from labkit.steps import dockerfile
 from tests.conftest import DATA
+from tests.support.keys import keyed
 
 CORPUS: list[dict[str, Any]] = tomllib.loads((DATA / "grader" / "corpus.toml").read_text())["answer"]
 
@@ -49,7 +50,7 @@ def test_each_answer_gets_the_corpus_verdict(entry: dict[str, Any], workspace: W
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in entry.get("environ", {}).items():
         monkeypatch.setenv(name, value)
-    question = bank.BY_ID[entry["question"]]
+    question = keyed(bank.BY_ID[entry["question"]])
     for given in _given(entry, question):
         feedback = Session(lambda: workspace).feedback(question.id, given)
         said = "\n".join(feedback.lines)

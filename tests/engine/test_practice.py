@@ -14,9 +14,10 @@ from labkit.practice.model import Question
 from labkit.practice.tries import Session, Workspace
 from labkit.settings import Settings
 from labkit.steps import dockerfile
+from tests.support.keys import keyed
 from tests.support.runs import labkit_argv, run_labkit, sandbox_env
 
-ENGINE_KINDS = [q for q in bank.QUESTIONS if q.kind in ("command", "dockerfile")]
+ENGINE_KINDS = [keyed(q) for q in bank.QUESTIONS if q.kind in ("command", "dockerfile")]
 # An answer of each engine-checked question that runs and pushes something, but not what the question asks for.
 WRONG = {
     "q-push-exact": ("docker buildx build --platform linux/amd64,linux/arm64 -t $REGISTRY/practice:two --push .",
@@ -55,13 +56,13 @@ def test_an_answer_run_on_the_engine_is_judged_by_what_it_pushed(question: Quest
 
 
 def test_a_right_push_left_in_the_registry_does_not_pass_the_next_answer(session: Session) -> None:
-    assert session.answer("q-push-exact", bank.BY_ID["q-push-exact"].key).right
+    assert session.answer("q-push-exact", keyed(bank.BY_ID["q-push-exact"]).key).right
     kept = session.answer("q-push-exact", "docker buildx build --platform linux/amd64,linux/arm/v7 -t $REGISTRY/practice:two .")
     assert kept.state == "wrong" and "Nothing was pushed under" in kept.lines[1]
 
 
 def test_quiz_answer_runs_a_command_and_exits_0_when_it_is_right() -> None:
-    done = run_labkit("quiz", "--answer", f"q-push-exact={bank.BY_ID['q-push-exact'].key}", "q-entry-count=4",
+    done = run_labkit("quiz", "--answer", f"q-push-exact={keyed(bank.BY_ID['q-push-exact']).key}", "q-entry-count=4",
                       env=sandbox_env())
     assert done.returncode == 0 and done.stdout.count("[RIGHT]") == 2, done.stdout + done.stderr
     refused = run_labkit("quiz", "--answer", "q-push-exact=docker buildx build -t $REGISTRY/practice:two --push . && id",

@@ -13,12 +13,13 @@ import nbformat
 import pytest
 
 from labkit import cli, nbtools
-from labkit.practice import bank, commands, dockerfiles, quiz
+from labkit.practice import answers, bank, commands, dockerfiles, keys, quiz, seal
 from labkit.practice.model import KINDS, Question, Task
 from labkit.practice.tries import Session
 from labkit.settings import Settings
+from tests.support.keys import keyed
 
-OFFLINE = [q for q in bank.QUESTIONS if q.kind in ("choice", "value")]
+OFFLINE = [keyed(q) for q in bank.QUESTIONS if q.kind in ("choice", "value")]
 NOTEBOOKS = {path.name: nbformat.read(path, as_version=4) for path in nbtools.notebook_paths()}  # type: ignore[no-untyped-call]
 REGISTRY = "127.0.0.1:5000"
 
@@ -200,7 +201,7 @@ def test_quiz_json_lists_every_question(capsys: pytest.CaptureFixture[str]) -> N
     listed = json.loads(capsys.readouterr().out)["questions"]
     assert len(listed) >= 12 and [q["id"] for q in listed] == [q.id for q in bank.QUESTIONS]
     assert all(set(q) >= {"id", "kind", "text"} and q["kind"] in KINDS for q in listed)
-    assert not any(q.key in json.dumps(listed) for q in bank.QUESTIONS if q.kind in ("command", "dockerfile"))
+    assert not any(keyed(q).key in json.dumps(listed) for q in bank.QUESTIONS if q.kind in ("command", "dockerfile"))
 
 
 @pytest.mark.parametrize(("answers", "code"), [
@@ -229,9 +230,54 @@ def test_quiz_answer_reads_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_quiz_key_is_for_instructors_and_holds_every_answer(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["quiz", "--key"]) == 0
     key = capsys.readouterr().out
-    assert all(f"## {q.id} " in key and q.key in key for q in bank.QUESTIONS)
+    assert all(f"## {q.id} " in key and keyed(q).key in key for q in bank.QUESTIONS)
     learner = "".join(path.read_text() for path in nbtools.notebook_paths())
-    assert not any(q.key in learner for q in bank.QUESTIONS if q.kind in ("command", "dockerfile"))
+    assert not any(keyed(q).key in learner for q in bank.QUESTIONS if q.kind in ("command", "dockerfile"))
+
+
+def test_the_key_is_refused_to_whoever_does_not_own_the_labs_folder(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(keys, "euid", lambda: keys.KEYS_FILE.stat().st_uid + 1)
+    assert cli.main(["quiz", "--key"]) != 0
+    said = capsys.readouterr()
+    assert "for whoever owns the lab's folder" in said.out + said.err and "## q-" not in said.out
+
+
+def test_no_file_of_the_learners_package_holds_a_key() -> None:
+    """Every file under labkit/ is read (sealed.json included): no answer, accepted spelling, reason or misconception
+    of a choice or value question is there in plain text, nor any model answer of a command or Dockerfile."""
+    def read(folder: Path) -> str:
+        return "\n".join(path.read_text(errors="replace") for path in sorted(folder.rglob("*"))
+                         if path.is_file() and path.suffix in (".py", ".json", ".toml", ".txt", ".md", ".cfg"))
+
+    package = read(nbtools.NOTEBOOKS.parent / "labkit")
+    # An accepted spelling is a key where the questions are defined (the lab's code names some of them as constants).
+    practice = (Path(bank.__file__).read_text() + Path(seal.SEALED_FILE).read_text())
+    leaked = []
+    for question in map(keyed, bank.QUESTIONS):
+        if question.kind in ("command", "dockerfile"):
+            leaked += [question.key] if question.key in package else []
+        else:
+            leaked += [text for text in (question.right, *question.misconceptions) if text and text in package]
+            leaked += [spelling for spelling in question.accept if len(spelling) >= 6 and f'"{spelling}"' in practice]
+    assert [text[:40] for text in leaked] == []
+
+
+def test_the_sealed_answers_are_those_of_the_keys() -> None:
+    """sealed.json was written from instructor/keys.toml as it is now (`make seal`): each accepted answer unseals
+    its reason, each wrong letter its misconception, and nothing else is accepted."""
+    sealed = seal.load()
+    for question in OFFLINE:
+        found = sealed[question.id]
+        if question.kind == "choice":
+            for number, letter in enumerate(question.letters()):
+                right, said = found.check(question.id, {letter})
+                assert (right, said) == ((True, question.right) if letter in question.accept
+                                         else (False, question.misconceptions[number])), (question.id, letter)
+        else:
+            for spelling in question.accept:
+                assert found.check(question.id, answers.value_forms(question, spelling)) == (True, question.right)
+            assert found.check(question.id, {"not-the-answer"}) == (False, "")
 
 
 @pytest.mark.parametrize(("typed", "code", "said"), [
@@ -295,7 +341,7 @@ def test_an_answer_read_from_a_file_that_is_not_a_dockerfile_says_so(tmp_path: P
 
 def test_the_score_counts_the_last_answer() -> None:
     session = Session()
-    question = bank.BY_ID["q-entry-count"]
+    question = keyed(bank.BY_ID["q-entry-count"])
     assert session.answer(question.id, question.accept[0]).right
     assert session.score_line("07").startswith("answered right: 1 ")
     assert session.answer(question.id, "17").state == "wrong"
