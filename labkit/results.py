@@ -325,6 +325,26 @@ class VariantRun:
 
 
 @dataclass(frozen=True)
+class PlatformPull:
+    """`docker pull --platform P IMAGE`, then `docker run IMAGE uname -m` with no `--platform`, on one engine, and the
+    tag put back as it was."""
+
+    image: str  # the image reference, e.g. 127.0.0.1:5000/demo:every
+    platform: str  # the platform pulled
+    before: str  # the platform of the image the tag named before the pull ('' when the engine had no such tag)
+    pull: CommandResult
+    run: CommandResult  # no `--platform`
+    warned: bool  # the engine warned that the image's platform does not match the host's
+    picked: CommandResult  # `docker image inspect --format '{{.Os}}/{{.Architecture}}' IMAGE`, after the run
+    restore: CommandResult | None  # what put the tag back (None when the pull left it as it was)
+
+    @property
+    def moved(self) -> bool:
+        """True when the pull re-pointed the tag (the engine's image for the tag changed platform)."""
+        return self.restore is not None
+
+
+@dataclass(frozen=True)
 class ExecFormatDemo:
     """A variant's binary run where no emulator is registered (a binfmt_misc of its own), then with one registered."""
 

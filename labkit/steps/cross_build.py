@@ -15,8 +15,11 @@ from labkit.experiment import PLATFORMS
 from labkit.results import TimedBuild
 from labkit.steps import multiarch_build
 
-# The same work in both: `uname -m`, and a little computing (a checksum of 40000 lines) that takes a moment.
-WORK = "seq 1 40000 | md5sum > /work-done"
+# The same work in both: `uname -m`, and CPU-bound work, a checksum of the 300000 lines `seq` prints (about 2 MB),
+# done by busybox in small reads and writes. Natively it takes a fraction of a second; under QEMU (user-mode emulation,
+# which translates every instruction and every system call) several seconds, so the emulated build is clearly slower.
+LINES = 300000
+WORK = f"seq 1 {LINES} | md5sum > /work-done"
 EMULATED = f"""FROM busybox
 RUN uname -m > /built-on && {WORK}
 CMD ["cat", "/built-on"]

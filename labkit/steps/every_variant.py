@@ -17,13 +17,17 @@ from labkit.experiment import REPOSITORY
 from labkit.oci import layout
 from labkit.oci.index import IndexReport
 from labkit.oci.registry import Registry
-from labkit.results import CommandResult, PushResult, VariantRun
+from labkit.results import CommandResult, PlatformPull, PushResult, VariantRun
 from labkit.steps import inspect_index, multiarch_build
 from labkit.system import binfmt
 
 EVERY_TAG = "every"
 EXEC_FORMAT = "exec format error"  # what the kernel's ENOEXEC reads as, when no entry runs a foreign binary
 BUSYBOX = "bin/busybox"  # every applet of the base image (`uname` included) is a link to it
+# What the engine warns when `docker run` without `--platform` creates a container from an image of another platform
+# (moby v28.5.2 daemon/create.go); the host's platform the warning names differs from machine to machine.
+PLATFORM_WARNING = "does not match the detected host platform"
+PICKED = ["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}"]
 
 
 def build_every(endpoints: Endpoints, workdir: Path, platforms: tuple[str, ...], tag: str = EVERY_TAG) -> PushResult:
@@ -71,3 +75,18 @@ def run_default(endpoints: Endpoints, ref: str) -> tuple[CommandResult, CommandR
     picked = run_docker(endpoints, endpoints.multiarch_context,
                         ["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", ref])
     return run, picked
+
+
+def pull_then_run(endpoints: Endpoints, context: str, ref: str, platform: str = "linux/arm64") -> PlatformPull:
+    """`docker pull --platform PLATFORM IMAGE`, then `docker run IMAGE uname -m` with no `--platform`, on one engine;
+    then the tag put back as it was when the pull moved it (removed when the engine had no such tag before)."""
+    before = run_docker(endpoints, context, [*PICKED, ref])
+    pull = run_docker(endpoints, context, ["pull", "--quiet", "--platform", platform, ref])
+    run = run_docker(endpoints, context, ["run", "--rm", "--network", "none", ref, "uname", "-m"])
+    picked = run_docker(endpoints, context, [*PICKED, ref])
+    was = before.stdout.strip() if before.succeeded else ""
+    restore = None
+    if picked.stdout != before.stdout:
+        restore = run_docker(endpoints, context, ["pull", "--quiet", "--platform", was, ref] if was
+                             else ["image", "rm", ref])
+    return PlatformPull(ref, platform, was, pull, run, PLATFORM_WARNING in run.stderr, picked, restore)

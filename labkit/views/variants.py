@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from labkit.oci.index import IndexReport
-from labkit.results import ReproBuild, TimedBuild, VariantRun
+from labkit.results import CommandResult, PlatformPull, ReproBuild, TimedBuild, VariantRun
+from labkit.views import text
 from labkit.views.frames import Table
 
 
@@ -50,10 +51,34 @@ def missing_emulators(runs: Sequence[VariantRun]) -> str:
     return "; ".join(f"{name} is missing for {', '.join(platforms)}" for name, platforms in needed.items())
 
 
+def _shown(result: CommandResult, output: str | None = None) -> str:
+    return text.command_text(result.context, result.command, result.stdout if output is None else output,
+                             result.return_code)
+
+
+def pull_text(pulled: PlatformPull) -> str:
+    """What the tag named before, the pull (its output left out), the run without `--platform` and what it printed,
+    the platform of the image the tag names now, and how the tag was put back."""
+    before = (f"`docker image inspect` gives {pulled.before}" if pulled.before
+              else f"no image tagged {pulled.image} on this engine")
+    lines = [f"before the pull: {before}", _shown(pulled.pull, ""), _shown(pulled.run)]
+    if pulled.warned:
+        lines.append(f"(the engine warned: the image's platform, {pulled.picked.stdout.strip()}, does not match "
+                     "the host's, and no platform was requested)")
+    lines.append(_shown(pulled.picked))
+    if pulled.restore is None:
+        lines.append("the pull left the tag as it was: nothing to put back")
+    else:
+        lines.append("put back as it was: " + _shown(pulled.restore, ""))
+    return "\n".join(lines)
+
+
 def build_times(builds: dict[str, TimedBuild]) -> Table:
-    """How long each build-and-push took, side by side."""
-    return Table(pd.DataFrame([(kind, f"{build.seconds:.2f}") for kind, build in builds.items()],
-                              columns=["build", "seconds (build and push, no cache)"]))
+    """How long each build-and-push took, side by side, and each one's time over the fastest's."""
+    fastest = min(build.seconds for build in builds.values())
+    return Table(pd.DataFrame([(kind, f"{build.seconds:.2f}", f"{build.seconds / fastest:.1f}")
+                               for kind, build in builds.items()],
+                              columns=["build", "seconds (build and push, no cache)", "times the fastest"]))
 
 
 def _parts(report: IndexReport) -> dict[str, str]:
