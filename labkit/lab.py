@@ -36,6 +36,7 @@ from labkit.results import (
     ImageStore,
     IndexMade,
     LoadAttempt,
+    PlatformPull,
     PodmanFacts,
     Prediction,
     PushResult,
@@ -66,8 +67,8 @@ __all__ = ["COMPARED", "DOCKER_LIST", "EVERY_TAG", "OCI_INDEX", "PLATFORMS", "RE
            "build_times", "builder_path", "builders_table", "chosen_builder", "compare_table", "digest_proof",
            "entries_table", "every_variant_ran", "file_times", "index_diagram", "index_summary", "index_table",
            "index_table_by_platform", "made_text", "normal_platforms", "open_lab", "podman_text", "practice_ready",
-           "provenance_differences", "said", "same_index_line", "show", "show_mermaid", "trap_text", "variants_table",
-           "verify", "versions_text"]
+           "provenance_differences", "pull_text", "said", "same_index_line", "show", "show_mermaid", "trap_text",
+           "variants_table", "verify", "versions_text"]
 
 T = TypeVar("T")
 
@@ -91,6 +92,7 @@ variants_table = variants.variants_table
 entries_table = variants.entries_table
 build_times = variants.build_times
 compare_table = variants.compare_table
+pull_text = variants.pull_text
 same_index_line = variants.same_index_line
 file_times = variants.file_times
 made_text = index_comparison.made_text
@@ -125,7 +127,7 @@ class Lab:
     def classic(self) -> str:
         """The context step 2 runs on: the default builder, docker driver.
 
-        Cells: 02-16, 02-27, 03-05, 04-29, 05-17.
+        Cells: 02-16, 02-27, 03-05, 04-29, 05-17, 05-46.
         """
         return self.endpoints.classic_context
 
@@ -133,7 +135,7 @@ class Lab:
     def multiarch(self) -> str:
         """The context step 3 builds on.
 
-        Cells: 03-05, 05-19.
+        Cells: 03-05, 05-19, 05-48.
         """
         return self.endpoints.multiarch_context
 
@@ -372,6 +374,14 @@ class Lab:
         Cells: 05-11.
         """
         return every_variant.run_default(self.endpoints, ref)
+
+    def pull_then_run(self, context: str, ref: str) -> PlatformPull:
+        """`docker pull --platform linux/arm64 IMAGE`, then `docker run IMAGE uname -m` without `--platform`, on one
+        of the lab's contexts; the tag put back as it was afterwards.
+
+        Cells: 05-46, 05-48.
+        """
+        return every_variant.pull_then_run(self.endpoints, context, ref)
 
     def exec_format_error(self, platform: str = "linux/arm64") -> ExecFormatDemo:
         """A variant's /bin/busybox run where no emulator is registered, then with the machine's entry registered there.
