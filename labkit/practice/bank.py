@@ -341,9 +341,8 @@ EXERCISES: tuple[Question, ...] = (
         ("06",),
         "imagetools create reads each source's manifests and pushes an index of descriptors pointing at the same "
         "digests: nothing is rebuilt or uploaded again.",
-        (Proof(NB06, ("06-13", "06-15"), "imagetools create, docker manifest create"),
-         Proof(NB04, ("04-34",), "BuildKit is not the only way to build an index")),
-        "buildx has a tool that writes an index from images already in a registry (notebook 04, 'Not only BuildKit').",
+        (Proof(NB06, ("06-13", "06-15"), "imagetools create, docker manifest create"),),
+        "buildx has a tool that writes an index from images already in a registry (notebook 06 uses it).",
         task=Task("stitched", PLATFORMS, commands=(("buildx", "imagetools", "create"),),
                   sources=(("stitch-amd64", "linux/amd64"), ("stitch-arm64", "linux/arm64")))),
     Question(

@@ -168,7 +168,7 @@ def chosen_builder(result: CommandResult) -> str:
     if line:
         return line
     refusal = next((text for text in result.stderr.splitlines() if text.startswith("ERROR")), "no error line")
-    return f"(no `#0 building with` line: refused before any builder ran) {refusal}"
+    return f"(no `#0 building with` line: refused before the build reached BuildKit) {refusal}"
 
 
 def trap_text(trap: BuilderTrap) -> str:
