@@ -158,7 +158,11 @@ def session_members(session: int) -> list[str]:
 def upload_sessions(settings: Settings) -> list[Path]:
     """Blob uploads the registry has started and not finished, read from its storage folder."""
     repositories = settings.service_dir("registry") / "data" / "docker" / "registry" / "v2" / "repositories"
-    return sorted(repositories.glob("**/_uploads/*"))
+    found = []  # os.walk, not glob: an upload the registry finishes meanwhile is gone, not an error
+    for folder, names, _ in os.walk(repositories):
+        if Path(folder).name == "_uploads":
+            found += [Path(folder) / name for name in names]
+    return sorted(found)
 
 
 def uploading(settings: Settings) -> Path | None:
