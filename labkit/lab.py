@@ -26,16 +26,20 @@ from labkit.oci import media, platforms
 from labkit.oci.index import IndexReport
 from labkit.practice import bank, tries
 from labkit.results import (
+    BakeRun,
     BuildAttempt,
     BuilderChoice,
     BuilderReady,
     BuilderTrap,
+    CiPattern,
     CommandResult,
     DockerfileResult,
     ExecFormatDemo,
     ImageStore,
     IndexMade,
+    KnobPush,
     LoadAttempt,
+    PlatformPlace,
     PlatformPull,
     PodmanFacts,
     Prediction,
@@ -43,12 +47,15 @@ from labkit.results import (
     ReproBuild,
     StepId,
     TimedBuild,
+    VariantPick,
     VariantRun,
     Versions,
 )
 from labkit.settings import Settings
 from labkit.steps import (
     assemble_index,
+    bake,
+    ci_pattern,
     cross_build,
     default_build,
     dockerfile,
@@ -57,14 +64,17 @@ from labkit.steps import (
     inspect_index,
     load_build,
     multiarch_build,
+    platform_flags,
     podman_build,
+    registry_knobs,
     reproducible,
 )
 from labkit.versions import oci_by_default
-from labkit.views import diagram, frames, index_comparison, notebook, text, variants
+from labkit.views import after, diagram, frames, index_comparison, notebook, text, variants
 
-__all__ = ["COMPARED", "DOCKER_LIST", "EVERY_TAG", "OCI_INDEX", "PLATFORMS", "REPRO_EPOCH", "STEP2_ERROR", "Lab",
-           "build_times", "builder_path", "builders_table", "chosen_builder", "compare_table", "digest_proof",
+__all__ = ["BASE", "COMPARED", "DOCKER_LIST", "EVERY_TAG", "OCI_INDEX", "PLATFORMS", "REPRO_EPOCH", "STEP2_ERROR", "Lab",
+           "bake_text", "build_times", "builder_path", "builders_table", "chosen_builder", "ci_compared", "ci_text",
+           "compare_table", "digest_proof", "knobs_table", "picks_table", "places_table",
            "entries_table", "every_variant_ran", "file_times", "index_diagram", "index_summary", "index_table",
            "index_table_by_platform", "made_text", "normal_platforms", "open_lab", "podman_text", "practice_ready",
            "provenance_differences", "pull_text", "said", "same_index_line", "show", "show_mermaid", "trap_text",
@@ -78,6 +88,7 @@ DOCKER_LIST = media.DOCKER_LIST
 REPRO_EPOCH = int(reproducible.EPOCH)
 EVERY_TAG = every_variant.EVERY_TAG
 COMPARED = assemble_index.COMPARED
+BASE = platform_flags.BASE
 
 # Views, as the notebooks call them: each only formats what a step returned.
 index_summary = text.index_summary
@@ -99,6 +110,12 @@ made_text = index_comparison.made_text
 index_table_by_platform = index_comparison.index_table_by_platform
 podman_text = index_comparison.podman_text
 normal_platforms = platforms.normalize_list
+places_table = after.places_table
+picks_table = after.picks_table
+ci_text = after.ci_text
+ci_compared = after.ci_compared
+knobs_table = after.knobs_table
+bake_text = after.bake_text
 
 
 @dataclass(frozen=True)
@@ -127,7 +144,7 @@ class Lab:
     def classic(self) -> str:
         """The context step 2 runs on: the default builder, docker driver.
 
-        Cells: 02-16, 02-27, 03-05, 04-29, 05-17, 05-46.
+        Cells: 02-16, 02-27, 03-05, 04-29, 05-17, 05-46, 08-05, 08-24.
         """
         return self.endpoints.classic_context
 
@@ -135,7 +152,7 @@ class Lab:
     def multiarch(self) -> str:
         """The context step 3 builds on.
 
-        Cells: 03-05, 05-19, 05-48.
+        Cells: 03-05, 05-19, 05-48, 08-05, 08-24.
         """
         return self.endpoints.multiarch_context
 
@@ -192,7 +209,7 @@ class Lab:
     def ensure_dockerfile(self) -> None:
         """Step 1, when a later notebook runs first.
 
-        Cells: 02-02, 03-01, 05-01, 07-02.
+        Cells: 02-02, 03-01, 05-01, 07-02, 08-01.
         """
         print(notebook.dockerfile_line(dockerfile.ensure(self.workdir)))
 
@@ -335,7 +352,7 @@ class Lab:
         """Check an answer and print the feedback: right or wrong, why, where the proof is, a hint when wrong.
 
         Cells: 01-14, 01-16, 02-34, 02-36, 03-17, 03-19, 04-39, 04-41, 05-41, 05-43, 06-23, 06-25, 07-05,
-        07-07, 07-09, 07-12, 07-14, 07-16, 07-18, 07-21, 07-23, 07-25, 07-27, 07-29, 07-32, 07-35, 07-37.
+        07-07, 07-09, 07-12, 07-14, 07-16, 07-18, 07-21, 07-23, 07-25, 07-27, 07-29, 07-32, 07-35, 07-37, 08-27, 08-29, 08-31.
         """
         print(notebook.lines(self.practice.feedback(question_id, given).lines))
 
@@ -379,7 +396,7 @@ class Lab:
         """`docker pull --platform linux/arm64 IMAGE`, then `docker run IMAGE uname -m` without `--platform`, on one
         of the lab's contexts; the tag put back as it was afterwards.
 
-        Cells: 05-46, 05-48.
+        Cells: 05-46, 05-48, 08-05.
         """
         return every_variant.pull_then_run(self.endpoints, context, ref)
 
@@ -475,6 +492,58 @@ class Lab:
         """
         reports = assemble_index.compared(self.endpoints)
         return index_comparison.comparison_table(reports, reports[0][1])
+
+    # --- notebook 08: after the experiment -------------------------------------------------------------------------
+    def platform_places(self) -> list[PlatformPlace]:
+        """The four places `--platform` is said, each asking for linux/arm64, on both engines; tags put back.
+
+        Cells: 08-03.
+        """
+        return [p for context in (self.classic, self.multiarch)
+                for p in platform_flags.places(self.endpoints, self.workdir, context)]
+
+    def variant_picks(self) -> list[VariantPick]:
+        """linux/arm, linux/arm/v6 and linux/arm64/v8 each run from the base index on both engines, and the entry taken.
+
+        Cells: 08-08.
+        """
+        report = self.base_image()
+        return [p for context in (self.classic, self.multiarch) for p in platform_flags.pick(self.endpoints, context, report)]
+
+    def ci_pattern(self) -> CiPattern:
+        """CI's pattern: one push per platform, the digests from --metadata-file, `imagetools create` from them.
+
+        Cells: 08-10.
+        """
+        return ci_pattern.run(self.endpoints, self.workdir)
+
+    def manifest_from_indexes(self, pattern: CiPattern) -> CommandResult:
+        """`docker manifest create` from CI's pushes, each an index.
+
+        Cells: 08-16.
+        """
+        return ci_pattern.manifest_from_indexes(self.endpoints, pattern)
+
+    def manifest_from_single(self) -> IndexMade:
+        """The way out with `docker manifest`: `--provenance=false` pushes (one manifest each), then create and push.
+
+        Cells: 08-18.
+        """
+        return ci_pattern.manifest_from_single(self.endpoints, self.workdir)
+
+    def knob_pushes(self) -> list[KnobPush]:
+        """One linux/amd64 push per registry-compatibility knob, and what the registry serves for each.
+
+        Cells: 08-20.
+        """
+        return registry_knobs.push_each(self.endpoints, self.workdir)
+
+    def bake(self) -> BakeRun:
+        """`docker buildx bake` with a docker-bake.hcl listing both platforms, on the multiarch engine.
+
+        Cells: 08-22.
+        """
+        return bake.bake(self.endpoints, self.workdir)
 
 
 def _show_lab_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:

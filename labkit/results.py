@@ -416,3 +416,72 @@ class IndexMade:
     def succeeded(self) -> bool:
         """True when every command exited with 0."""
         return all(command.succeeded for command in self.commands)
+
+
+# --- notebook 08: after the experiment -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlatformPlace:
+    """One of the four places `--platform` is said, tried on one engine: the commands and what the container printed."""
+
+    place: str  # `docker run --platform`, `docker build --platform`, `FROM --platform`, `DOCKER_DEFAULT_PLATFORM`
+    context: str
+    commands: tuple[CommandResult, ...]
+
+    @property
+    def printed(self) -> str:
+        """What the last command printed (`uname -m`), or its error's last line."""
+        last = self.commands[-1]
+        return last.stdout.strip() if last.succeeded else (last.stderr.strip().splitlines() or ["failed"])[-1]
+
+
+@dataclass(frozen=True)
+class VariantPick:
+    """`docker run --platform REQUESTED IMAGE uname -m` on one engine, and the index entry it resolved to."""
+
+    context: str
+    requested: str
+    run: CommandResult
+    picked_platform: str  # the platform of the index entry the engine took ('' when none)
+    picked_digest: str  # that entry's manifest digest
+
+    @property
+    def uname(self) -> str:
+        """What `uname -m` printed, or the error's last line."""
+        errors = [line for line in self.run.stderr.splitlines() if line.startswith(("docker:", "Error"))]
+        return self.run.stdout.strip() if self.run.succeeded else (errors or ["failed"])[-1]
+
+
+@dataclass(frozen=True)
+class CiPattern:
+    """CI's pattern on the lab's engine: one push per platform, the digests from --metadata-file, an index made from
+    them with `imagetools create`, beside a one-command build of both platforms."""
+
+    by_digest: CommandResult  # push-by-digest tried on the engine's own builder (docker driver)
+    pushes: tuple[CommandResult, ...]
+    digests: tuple[tuple[str, str], ...]  # (platform, containerimage.digest from the metadata file)
+    create: CommandResult
+    inspect: CommandResult
+    one_command: CommandResult
+    merged: IndexReport
+    one: IndexReport
+
+
+@dataclass(frozen=True)
+class KnobPush:
+    """One registry-compatibility knob on a single-platform push: what the registry then serves."""
+
+    knob: str
+    result: CommandResult
+    media_type: str
+    entries: tuple[str, ...]  # for an index: each entry's platform and media type
+
+
+@dataclass(frozen=True)
+class BakeRun:
+    """`docker buildx bake` with a docker-bake.hcl that lists platforms, and the index it pushed."""
+
+    hcl: str
+    result: CommandResult
+    index: IndexReport | None
