@@ -19,6 +19,7 @@ NB03 = "03_the_build_that_works.ipynb"
 NB04 = "04_inspect_the_index.ipynb"
 NB05 = "05_every_variant.ipynb"
 NB06 = "06_without_buildkit.ipynb"
+NB08 = "08_after_the_experiment.ipynb"
 BUILD_REPRO = "moby/buildkit v0.25.2 docs/build-repro.md"
 PLATFORM_ARGS = "moby/buildkit v0.25.2 frontend/dockerfile/docs/reference.md, 'Automatic platform ARGs'"
 
@@ -357,6 +358,41 @@ EXERCISES: tuple[Question, ...] = (
                  "it needs the containerd image store to read images from the engine",
                  "it needs a BuildKit builder with the docker-container driver",
                  "it accepts only OCI indexes as sources, not single images")),
+    Question(
+        "q-arm-v6", "choice",
+        "An index lists `linux/arm/v5` and `linux/arm/v7`, no `linux/arm/v6`. On the classic image store, what does "
+        "`docker run --platform linux/arm/v6 IMAGE` run?",
+        ("08",),
+        SEALED,
+        (Proof(NB08, ("08-08",), "each request on both stores, and the entry it took"),),
+        "containerd/platforms' `Only` lists what a request also accepts (notebook 08 cites it). Older or newer?",
+        options=("the `linux/arm/v5` image: the matcher accepts older arm variants for arm/v6",
+                 "the `linux/arm/v7` image: the matcher rounds up to the nearest variant",
+                 "nothing: the engine refuses, the index does not provide linux/arm/v6",
+                 "the host's image (linux/amd64), with a warning")),
+    Question(
+        "q-manifest-sources", "choice",
+        "CI pushed `app@sha256:A` and `app@sha256:B` with `docker/build-push-action` defaults (provenance on). "
+        "`docker manifest create app:multi app@sha256:A app@sha256:B` fails with `is a manifest list`. Why?",
+        ("08",),
+        SEALED,
+        (Proof(NB08, ("08-16", "08-18"), "docker manifest create on CI's pushes, then on --provenance=false pushes"),),
+        "What is a default `buildx build --push` of one platform, in the registry (notebook 08, section 5)?",
+        options=("`docker manifest` cannot read sources named by digest",
+                 "each source is an index (the image and its provenance attestation), and `docker manifest create` "
+                 "takes only single manifests",
+                 "the registry must be told `--insecure`",
+                 "the two digests are of the same platform")),
+    Question(
+        "q-ci-ready", "command",
+        "Write the build command that pushes `$REGISTRY/practice:ci-ready`, an index with images for exactly "
+        "linux/amd64 and linux/arm64 and no attestation entries, built from the lab's Dockerfile in `.`.",
+        ("08",),
+        "--platform takes both platforms, --provenance=false leaves out the attestation entries, and --push sends "
+        "the index to the registry.",
+        (Proof(NB08, ("08-20",), "what each knob leaves in the registry"),),
+        "Which knob of notebook 08's section 5 removes the `unknown/unknown` entries?",
+        task=Task("ci-ready", PLATFORMS, commands=(("buildx", "build"), ("build",)), attestations=False)),
 )
 
 QUESTIONS: tuple[Question, ...] = INTERVIEW + EXERCISES
