@@ -98,6 +98,9 @@ def predict_notebooks(facts: Facts, steps: list[Prediction]) -> list[NotebookPre
     rows.append(NotebookPrediction("05_every_variant", "busybox; a multi-platform builder; QEMU for every other "
                                    "platform; Linux 6.7+ for a binfmt_misc of its own",
                                    *(three if three[0] != "succeeds" else every)))
+    rows.append(NotebookPrediction("08_after_the_experiment", "busybox; a multi-platform builder; QEMU",
+                                   *(three if three[0] != "succeeds" else
+                                     ("succeeds", "both engines, the multiarch builder, and QEMU for arm and arm64"))))
     return rows
 
 

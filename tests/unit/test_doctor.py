@@ -90,12 +90,12 @@ def test_notebook_01_needs_docker_hub_without_a_mirror() -> None:
     from Docker Hub: the doctor says so, so prediction and run agree."""
     offline = facts_of("containerd-store")
     assert outcomes(offline)["1"] == "succeeds" and _notebooks(offline)["01"] == "fails"
-    assert _notebooks(replace(offline, has_mirror=True)) == dict.fromkeys(("00", "01", "02", "03", "04", "05"), "succeeds")
+    assert _notebooks(replace(offline, has_mirror=True)) == dict.fromkeys(("00", "01", "02", "03", "04", "05", "08"), "succeeds")
     assert _notebooks(replace(offline, docker_hub_reachable=True))["01"] == "succeeds"
 
 
 def test_notebooks_03_and_04_stop_where_step_3_cannot_build() -> None:
     classic = replace(facts_of("classic-store"), has_mirror=True)
     assert _notebooks(classic) == {"00": "succeeds", "01": "succeeds", "02": "succeeds", "03": "fails", "04": "fails",
-                                 "05": "fails"}
+                                 "05": "fails", "08": "fails"}
     assert _notebooks(facts_of("no-engine"))["00"] == "fails"
