@@ -72,7 +72,7 @@ from labkit.steps import (
 from labkit.versions import oci_by_default
 from labkit.views import after, diagram, frames, index_comparison, notebook, text, variants
 
-__all__ = ["BASE", "COMPARED", "DOCKER_LIST", "EVERY_TAG", "OCI_INDEX", "PLATFORMS", "REPRO_EPOCH", "STEP2_ERROR", "Lab",
+__all__ = ["COMPARED", "DOCKER_LIST", "EVERY_TAG", "OCI_INDEX", "PLATFORMS", "REPRO_EPOCH", "STEP2_ERROR", "Lab",
            "bake_text", "build_times", "builder_path", "builders_table", "chosen_builder", "ci_compared", "ci_text",
            "compare_table", "digest_proof", "knobs_table", "picks_table", "places_table",
            "entries_table", "every_variant_ran", "file_times", "index_diagram", "index_summary", "index_table",
@@ -88,7 +88,6 @@ DOCKER_LIST = media.DOCKER_LIST
 REPRO_EPOCH = int(reproducible.EPOCH)
 EVERY_TAG = every_variant.EVERY_TAG
 COMPARED = assemble_index.COMPARED
-BASE = platform_flags.BASE
 
 # Views, as the notebooks call them: each only formats what a step returned.
 index_summary = text.index_summary
@@ -396,9 +395,16 @@ class Lab:
         """`docker pull --platform linux/arm64 IMAGE`, then `docker run IMAGE uname -m` without `--platform`, on one
         of the lab's contexts; the tag put back as it was afterwards.
 
-        Cells: 05-46, 05-48, 08-05.
+        Cells: 05-46, 05-48.
         """
         return every_variant.pull_then_run(self.endpoints, context, ref)
+
+    def repoint(self, context: str) -> PlatformPull:
+        """The same pull and run on the base image by the lab's own reference, from no such tag on the engine.
+
+        Cells: 08-05.
+        """
+        return platform_flags.repoint(self.endpoints, context)
 
     def exec_format_error(self, platform: str = "linux/arm64") -> ExecFormatDemo:
         """A variant's /bin/busybox run where no emulator is registered, then with the machine's entry registered there.
