@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -17,19 +18,27 @@ def _last_error(result: CommandResult) -> str:
     return lines[-1] if lines else result.tail(200)
 
 
+LOOPBACK_REGISTRY = re.compile(r"\b127\.0\.0\.1:\d{1,5}\b")
+
+
+def registry_named(text: str) -> str:
+    """The lab's registry address as `$REGISTRY`, so that a table's columns are as wide whatever its port."""
+    return LOOPBACK_REGISTRY.sub("$REGISTRY", text)
+
+
 def places_table(places: Sequence[PlatformPlace]) -> Table:
     """One row per place: the commands as typed (the classic engine's), and what `uname -m` printed on each engine."""
     rows: dict[str, dict[str, str]] = {}
     for place in places:
         row = rows.setdefault(place.place, {"place": place.place,
-                                            "commands": " ; ".join(c.command for c in place.commands)})
+                                            "commands": registry_named(" ; ".join(c.command for c in place.commands))})
         row[place.context] = place.printed
     return Table(pd.DataFrame(list(rows.values())))
 
 
 def picks_table(picks: Sequence[VariantPick]) -> Table:
     """One row per request and engine: what `uname -m` printed, and the entry of the base index it took."""
-    return Table(pd.DataFrame([{"requested": p.requested, "engine": p.context, "uname -m": p.uname,
+    return Table(pd.DataFrame([{"requested": p.requested, "engine": p.context, "uname -m": registry_named(p.uname),
                                 "entry picked": p.picked_platform or "(none)",
                                 "its digest": p.picked_digest or "-"} for p in picks]))
 

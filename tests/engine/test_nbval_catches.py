@@ -55,6 +55,7 @@ EXPECTED = {
     "05_every_variant.ipynb": {"platform", "media type", "verified", "unanswered"},
     "06_without_buildkit.ipynb": {"platform", "media type", "verified", "unanswered"},
     "07_interview_practice.ipynb": {"verified", "unanswered"},
+    "08_after_the_experiment.ipynb": {"platform", "media type", "verified", "unanswered"},
 }
 # The mime types nbval compares in a display_data or execute_result output (library-notes.md).
 COMPARED = ("text/plain", "text/html", "text/markdown", "text/latex", "image/svg+xml")

@@ -23,6 +23,8 @@ WRONG = {
     "q-push-exact": ("docker buildx build --platform linux/amd64,linux/arm64 -t $REGISTRY/practice:two --push .",
                      "The index holds images for linux/amd64, linux/arm64; the question asks for exactly linux/amd64, "
                      "linux/arm/v7."),
+    "q-ci-ready": ("docker buildx build --platform linux/amd64,linux/arm64 -t $REGISTRY/practice:ci-ready --push .",
+                   "The index also lists 2 attestation entries (unknown/unknown)."),
     "q-no-attestations": ("docker build --platform linux/amd64,linux/arm64 -t $REGISTRY/practice:plain --push .",
                           "The index also lists 2 attestation entries (unknown/unknown)."),
     "q-stitch": ("docker buildx imagetools create -t $REGISTRY/practice:stitched $REGISTRY/practice:stitch-amd64",
