@@ -16,8 +16,8 @@ from pathlib import Path
 
 from labkit.errors import LabError
 from labkit.practice import seal
-from labkit.practice.answers import value_forms
 from labkit.practice.bank import QUESTIONS
+from labkit.practice.choice_answers import value_forms
 from labkit.system.machine import euid, user_name
 
 LAB_FOLDER = Path(__file__).resolve().parents[2]

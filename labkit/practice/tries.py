@@ -14,7 +14,7 @@ from pathlib import Path
 
 from labkit.docker.endpoints import Endpoints
 from labkit.errors import LabError
-from labkit.practice import answers, commands, dockerfiles
+from labkit.practice import choice_answers, command_answers, dockerfile_answers
 from labkit.practice.bank import BY_ID, asked_in
 from labkit.practice.model import Feedback, Question, Verdict
 
@@ -51,15 +51,15 @@ class Session:
     def verdict(self, question: Question, given: object) -> Verdict:
         """Check one answer with its kind's checker."""
         if question.kind == "choice":
-            return answers.check_choice(question, given)
+            return choice_answers.check_choice(question, given)
         if question.kind == "value":
-            return answers.check_value(question, given)
+            return choice_answers.check_value(question, given)
         if not isinstance(given, str):
             return Verdict(False, f"Write the {question.kind} as a string, in quotes.", usable=False)
         if self.workspace is None:
             return Verdict(False, "This answer runs on the lab's engine, and none is open here.", usable=False)
         where = self.workspace()
-        check = commands.check_command if question.kind == "command" else dockerfiles.check_dockerfile
+        check = command_answers.check_command if question.kind == "command" else dockerfile_answers.check_dockerfile
         return check(question, given, where.endpoints, where.workdir)
 
     def answer(self, question_id: str, given: object) -> Feedback:

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from labkit import cli, nbtools
-from labkit.practice import answers, bank, commands, dockerfiles, keys, quiz, seal
+from labkit.practice import bank, choice_answers, command_answers, dockerfile_answers, keys, quiz, seal
 from labkit.practice.model import KINDS, Question, Task
 from labkit.practice.tries import Session
 from labkit.settings import Settings
@@ -135,24 +135,24 @@ def test_each_notebook_asks_its_questions_in_answer_cells_that_show_the_unanswer
     ("docker buildx build --platform", "needs a value"),
 ])
 def test_a_command_is_refused_before_anything_runs(answer: str, refused: str) -> None:
-    with pytest.raises(commands.Refused, match=re.escape(refused)):
-        commands.parse(answer, Task("two", ("linux/amd64",)), REGISTRY)
+    with pytest.raises(command_answers.Refused, match=re.escape(refused)):
+        command_answers.parse(answer, Task("two", ("linux/amd64",)), REGISTRY)
 
 
 def test_a_command_is_run_as_typed_with_the_registry_filled_in() -> None:
     task = Task("two", ("linux/amd64", "linux/arm/v7"))
-    parsed = commands.parse("$ BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker buildx build --platform=linux/amd64,linux/arm/v7 "
+    parsed = command_answers.parse("$ BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker buildx build --platform=linux/amd64,linux/arm/v7 "
                             "-t ${REGISTRY}/practice:two --provenance false --push .", task, REGISTRY)
     assert parsed.env == {"BUILDX_NO_DEFAULT_ATTESTATIONS": "1"}
     assert parsed.args == ["buildx", "build", "--platform", "linux/amd64,linux/arm/v7", "-t", f"{REGISTRY}/practice:two",
                            "--provenance", "false", "--push", "."]
-    assert commands.parse("docker build -t $REGISTRY/practice:two --output type=registry .", task, REGISTRY).args[0] == "build"
+    assert command_answers.parse("docker build -t $REGISTRY/practice:two --output type=registry .", task, REGISTRY).args[0] == "build"
     stitch = bank.BY_ID["q-stitch"].task
     assert stitch is not None
-    with pytest.raises(commands.Refused, match="images in the lab's registry"):
-        commands.parse("docker buildx imagetools create -t $REGISTRY/practice:stitched docker.io/library/busybox", stitch, REGISTRY)
-    with pytest.raises(commands.Refused, match="takes `docker buildx imagetools create`"):
-        commands.parse("docker buildx build -t $REGISTRY/practice:stitched --push .", stitch, REGISTRY)
+    with pytest.raises(command_answers.Refused, match="images in the lab's registry"):
+        command_answers.parse("docker buildx imagetools create -t $REGISTRY/practice:stitched docker.io/library/busybox", stitch, REGISTRY)
+    with pytest.raises(command_answers.Refused, match="takes `docker buildx imagetools create`"):
+        command_answers.parse("docker buildx build -t $REGISTRY/practice:stitched --push .", stitch, REGISTRY)
 
 
 # BuildKit's own step names, as a two-platform build on an amd64 machine prints them (captured from the lab's engine).
@@ -165,11 +165,11 @@ PROGRESS = """#7 [linux/amd64 build 2/2] RUN echo amd64 > /arch
 
 
 def test_run_steps_are_read_from_buildkits_own_step_names() -> None:
-    steps = dockerfiles.run_steps(PROGRESS)
+    steps = dockerfile_answers.run_steps(PROGRESS)
     assert [(s.ran_on, s.built_for) for s in steps] == [("linux/amd64", "linux/amd64"), ("linux/amd64", "linux/arm64"),
                                                        ("linux/arm64", "linux/arm64")]
-    assert [s.command for s in dockerfiles.emulated(steps, "amd64")] == ["uname -m > /m"]
-    assert dockerfiles.emulated(steps, "arm64")[0].ran_on == "linux/amd64"
+    assert [s.command for s in dockerfile_answers.emulated(steps, "amd64")] == ["uname -m > /m"]
+    assert dockerfile_answers.emulated(steps, "arm64")[0].ran_on == "linux/amd64"
 
 
 @pytest.mark.parametrize(("dockerfile", "refused"), [
@@ -183,17 +183,17 @@ def test_run_steps_are_read_from_buildkits_own_step_names() -> None:
 ])
 def test_a_dockerfile_that_would_fetch_or_run_what_was_not_asked_is_refused_before_building(dockerfile: str,
                                                                                           refused: str) -> None:
-    assert refused in dockerfiles.refusal(dockerfile)
+    assert refused in dockerfile_answers.refusal(dockerfile)
 
 
 def test_only_busybox_scratch_and_its_own_stages_are_bases() -> None:
-    stages = [dockerfiles.Stage("build", "busybox", "$BUILDPLATFORM"), dockerfiles.Stage("", "busybox", "")]
-    assert dockerfiles.stage_refusal("COPY --from=build /a /a", stages) == ""
-    assert dockerfiles.stage_refusal("COPY --from=0 /a /a", stages) == ""
-    assert "alpine" in dockerfiles.stage_refusal("", [dockerfiles.Stage("", "alpine", "")])
-    assert "nginx" in dockerfiles.stage_refusal("COPY --from=nginx /a /a", stages)
-    assert "tool" in dockerfiles.stage_refusal("RUN --mount=type=bind,from=tool,target=/t true", stages)
-    assert "no FROM line" in dockerfiles.stage_refusal("", [])
+    stages = [dockerfile_answers.Stage("build", "busybox", "$BUILDPLATFORM"), dockerfile_answers.Stage("", "busybox", "")]
+    assert dockerfile_answers.stage_refusal("COPY --from=build /a /a", stages) == ""
+    assert dockerfile_answers.stage_refusal("COPY --from=0 /a /a", stages) == ""
+    assert "alpine" in dockerfile_answers.stage_refusal("", [dockerfile_answers.Stage("", "alpine", "")])
+    assert "nginx" in dockerfile_answers.stage_refusal("COPY --from=nginx /a /a", stages)
+    assert "tool" in dockerfile_answers.stage_refusal("RUN --mount=type=bind,from=tool,target=/t true", stages)
+    assert "no FROM line" in dockerfile_answers.stage_refusal("", [])
 
 
 def test_quiz_json_lists_every_question(capsys: pytest.CaptureFixture[str]) -> None:
@@ -276,7 +276,7 @@ def test_the_sealed_answers_are_those_of_the_keys() -> None:
                                          else (False, question.misconceptions[number])), (question.id, letter)
         else:
             for spelling in question.accept:
-                assert found.check(question.id, answers.value_forms(question, spelling)) == (True, question.right)
+                assert found.check(question.id, choice_answers.value_forms(question, spelling)) == (True, question.right)
             assert found.check(question.id, {"not-the-answer"}) == (False, "")
 
 

@@ -21,7 +21,7 @@ from labkit.docker.endpoints import Endpoints
 from labkit.oci.platforms import same_platform
 from labkit.oci.registry import Registry
 from labkit.practice import pushed
-from labkit.practice.commands import REPOSITORY, target, unset_for
+from labkit.practice.command_answers import REPOSITORY, target, unset_for
 from labkit.practice.model import Question, Verdict
 from labkit.steps.multiarch_build import run_image
 from labkit.system import binfmt, machine
