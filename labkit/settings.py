@@ -43,6 +43,11 @@ def host_debian_arch() -> str:
     return _MACHINE_TO_DEBIAN.get(machine, machine)
 
 
+def oci_architecture(debian_arch: str) -> str:
+    """A Debian architecture by its OCI name (`armhf` → `arm`; `amd64` stays `amd64`)."""
+    return DEBIAN_PLATFORMS.get(debian_arch, f"linux/{debian_arch}").split("/")[1]
+
+
 Mode = Literal["sandbox", "rootless", "host"]
 MODES: tuple[Mode, ...] = ("sandbox", "rootless", "host")
 

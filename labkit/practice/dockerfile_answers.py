@@ -23,8 +23,9 @@ from labkit.oci.registry import Registry
 from labkit.practice import pushed
 from labkit.practice.command_answers import REPOSITORY, target, unset_for
 from labkit.practice.model import Question, Verdict
+from labkit.settings import host_debian_arch, oci_architecture
 from labkit.steps.multiarch_build import run_image
-from labkit.system import binfmt, machine
+from labkit.system import binfmt
 
 BASES = {"busybox", "busybox:latest", "docker.io/library/busybox", "docker.io/library/busybox:latest", "scratch"}
 CONTINUED = re.compile(r"\\[ \t]*\r?\n")
@@ -159,7 +160,7 @@ def check_dockerfile(question: Question, answer: str, endpoints: Endpoints, work
         if said:
             return Verdict(False, said)
     if task.native_stages:
-        said = _structure_problem(stages, run_steps(result.stderr), machine.oci_architecture())
+        said = _structure_problem(stages, run_steps(result.stderr), oci_architecture(host_debian_arch()))
         if said:
             return Verdict(False, said)
     for platform, wanted in task.outputs:

@@ -36,17 +36,19 @@ def _stream(derived: bytes, length: int) -> bytes:
     return b"".join(blocks)[:length]
 
 
+def _xor(data: bytes, salt: str, question_id: str, form: str) -> bytes:
+    """The data with this answer's stream laid over it: sealing and unsealing are the same operation."""
+    return bytes(a ^ b for a, b in zip(data, _stream(_derived(salt, question_id, form), len(data)), strict=True))
+
+
 def seal(text: str, salt: str, question_id: str, form: str) -> str:
     """Feedback that only this answer unlocks."""
-    data = text.encode()
-    return base64.b64encode(bytes(a ^ b for a, b in zip(data, _stream(_derived(salt, question_id, form), len(data)),
-                                                       strict=True))).decode()
+    return base64.b64encode(_xor(text.encode(), salt, question_id, form)).decode()
 
 
 def unseal(sealed: str, salt: str, question_id: str, form: str) -> str:
     """The feedback sealed for this answer ('' when it is not readable with it)."""
-    data = base64.b64decode(sealed)
-    plain = bytes(a ^ b for a, b in zip(data, _stream(_derived(salt, question_id, form), len(data)), strict=True))
+    plain = _xor(base64.b64decode(sealed), salt, question_id, form)
     try:
         return plain.decode()
     except UnicodeDecodeError:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from labkit.errors import LabError
 from labkit.results import Emulation, EmulationState
-from labkit.settings import DEBIAN_PLATFORMS, Settings
+from labkit.settings import DEBIAN_PLATFORMS, Settings, oci_architecture
 from labkit.system import apt, binfmt, run
 
 BINFMT_DIR = Path(binfmt.BINFMT_MISC)
@@ -34,7 +34,7 @@ def platforms(settings: Settings) -> list[str]:
 
 def host_architecture(settings: Settings) -> str:
     """This machine's architecture, by its OCI name (`amd64`)."""
-    return DEBIAN_PLATFORMS.get(settings.host_arch, f"linux/{settings.host_arch}").split("/")[1]
+    return oci_architecture(settings.host_arch)
 
 
 def needed(settings: Settings) -> list[tuple[str, str]]:

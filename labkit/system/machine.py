@@ -33,13 +33,3 @@ def has_program(name: str) -> bool:
     """True when a program is installed in the system's folders (sbin included)."""
     return shutil.which(name, path=SYSTEM_PATH) is not None
 
-
-_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
-
-
-def oci_architecture() -> str:
-    """This machine's architecture, as OCI names it (`amd64`, `arm64`)."""
-    import platform
-
-    found = platform.machine()
-    return _ARCHITECTURES.get(found.lower(), found.lower())
